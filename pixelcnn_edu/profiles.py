@@ -1,0 +1,67 @@
+"""Run profiles: how big the data, models and training budgets are.
+
+``quick`` (the default without CUDA) keeps every notebook to a couple of minutes on two
+CPU cores with the embedded MNIST digits; ``full`` (the default with CUDA) uses full
+MNIST, paper-size models and long training. Set ``PIXELCNN_EDU_PROFILE=quick|full`` to
+choose explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import torch
+
+ENV_VAR = "PIXELCNN_EDU_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Budgets for one profile (all plain numbers, so notebooks can print them)."""
+
+    name: str
+    dataset: str  # name for data.load_dataset
+    levels: int  # values per sub-pixel for the grey models
+    hidden: int  # PixelCNN feature maps
+    n_layers: int  # PixelCNN residual blocks
+    kernel_size: int  # mask-B kernel inside the blocks
+    epochs: int
+    batch_size: int
+    lr: float
+    train_limit: int | None  # use only the first N training images (None: all)
+    n_samples: int  # images drawn in sampling demos
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    "quick": Profile(
+        name="quick", dataset="mnist-embedded", levels=2, hidden=32, n_layers=4, kernel_size=3,
+        epochs=2, batch_size=64, lr=2e-3, train_limit=None, n_samples=8,
+    ),
+    "full": Profile(
+        name="full", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
+        epochs=30, batch_size=128, lr=1e-3, train_limit=None, n_samples=32,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name``, else ``$PIXELCNN_EDU_PROFILE``, else full with CUDA, quick without."""
+    name = name or os.environ.get(ENV_VAR) or ("full" if torch.cuda.is_available() else "quick")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r} (from argument or ${ENV_VAR}); choose one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def default_device() -> torch.device:
+    """CUDA if available, else CPU. Only notebooks' setup cells and the CLI call this."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed torch's global generator and return a fresh CPU generator seeded the same."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)

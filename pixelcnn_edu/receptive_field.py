@@ -1,0 +1,136 @@
+"""Which input sub-pixels can reach an output, measured by autograd.
+
+The receptive field of output position (i, j) is the set of inputs whose gradient is not
+zero: backpropagate from that output and look at ``x.grad``. The same tool proves
+causality (no later sub-pixel may appear) and exposes the blind spot (earlier pixels that
+a stack of masked convolutions never reaches).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .layers import MaskedConv2d
+
+Position = tuple[int, int]
+
+
+def raster_order_mask(shape: Sequence[int], target: tuple[int, int, int]) -> torch.Tensor:
+    """(C, H, W) bool: True at sub-pixels strictly before ``target`` = (c, i, j).
+
+    The order is rows, then columns, then channels: sub-pixel (c', i', j') comes first if
+    (i', j', c') < (i, j, c) lexicographically.
+    """
+    c_n, h, w = shape
+    c, i, j = target
+    ii = torch.arange(h).view(1, h, 1)
+    jj = torch.arange(w).view(1, 1, w)
+    cc = torch.arange(c_n).view(c_n, 1, 1)
+    key = (ii * w + jj) * c_n + cc  # rank of each sub-pixel in the order
+    return (key < (i * w + j) * c_n + c).expand(c_n, h, w).clone()
+
+
+def input_gradient(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, select: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """|d select(fn(x)) / d x| for each input, summed over the batch: (C, H, W)."""
+    x = x.detach().clone().requires_grad_(True)
+    out = select(fn(x))
+    (grad,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+    if grad is None:
+        return torch.zeros(x.shape[1:])
+    return grad.abs().sum(0).detach()
+
+
+def model_inputs(model: nn.Module, n: int, image_size: Sequence[int], generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random images on a model's level grid, (n, C, H, W), for probing gradients."""
+    h, w = image_size
+    levels = model.levels
+    device = next(model.parameters()).device
+    x = torch.randint(levels, (n, model.in_channels, h, w), generator=generator) / (levels - 1)
+    return x.to(device)
+
+
+def model_receptive_field(
+    model: nn.Module,
+    image_size: Sequence[int],
+    position: Position,
+    *,
+    n_probes: int = 4,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """(C, H, W): how strongly each input sub-pixel reaches the parameters at ``position``.
+
+    Gradients of all output parameters at (i, j) are summed over ``n_probes`` random images on
+    the level grid (several probes so that a ReLU that happens to be off does not hide a path).
+    """
+    i, j = position
+    x = model_inputs(model, n_probes, image_size, generator)
+    return input_gradient(model, x, lambda out: out[:, :, i, j])
+
+
+def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:
+    """(C, H, W): |d log_prob[:, c, i, j] / d x| summed over the batch, for target (c, i, j).
+
+    For an autoregressive model this must be exactly zero at every sub-pixel after the target.
+    """
+    c, i, j = target
+    return input_gradient(lambda inp: model.log_prob(inp, y), x, lambda out: out[:, c, i, j])
+
+
+def masked_conv_stack(n_layers: int, kernel_size: int = 3) -> nn.Sequential:
+    """A stack of one-channel masked convolutions (mask A, then mask B) with all weights 1.
+
+    Linear and with positive weights, so no path can cancel: its receptive field is exactly
+    what the masks allow. Used to draw how the field grows and where the blind spot is.
+    """
+    layers = [MaskedConv2d(1, 1, kernel_size, "A" if k == 0 else "B", bias=False) for k in range(n_layers)]
+    for layer in layers:
+        nn.init.ones_(layer.weight)
+    return nn.Sequential(*layers)
+
+
+def layerwise_receptive_fields(stack: nn.Sequential, image_size: Sequence[int], position: Position) -> torch.Tensor:
+    """(L, H, W): the receptive field of ``position`` after each of the L layers of ``stack``."""
+    h, w = image_size
+    i, j = position
+    fields = []
+    for depth in range(1, len(stack) + 1):
+        sub = stack[:depth]
+        x = torch.ones(1, 1, h, w)
+        fields.append(input_gradient(sub, x, lambda out: out[:, :, i, j])[0])
+    return torch.stack(fields)
+
+
+def blind_spot(field: torch.Tensor, position: Position) -> torch.Tensor:
+    """(H, W) bool: the pixels before ``position`` that the field should reach but does not.
+
+    "Should reach" means lying inside the bounding box of the pixels it does reach: the past
+    pixels in that box which get no gradient are the blind spot (for stacked masked
+    convolutions, a wedge above and to the right). Past pixels outside the box are merely
+    out of range, which more layers would fix. ``field`` is (H, W) or (C, H, W).
+    """
+    if field.dim() == 3:
+        field = field.abs().sum(0)
+    h, w = field.shape
+    reached = field != 0
+    past = raster_order_mask((1, h, w), (0, *position))[0]
+    if not reached.any():
+        return torch.zeros(h, w, dtype=torch.bool)
+    rows = reached.any(1).nonzero().flatten()
+    cols = reached.any(0).nonzero().flatten()
+    box = torch.zeros(h, w, dtype=torch.bool)
+    box[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
+    return past & box & ~reached
+
+
+def future_leak(field: torch.Tensor, position: Position) -> torch.Tensor:
+    """(H, W) bool: pixels at or after ``position`` that the field reaches (should be none)."""
+    if field.dim() == 3:
+        field = field.abs().sum(0)
+    h, w = field.shape
+    past = raster_order_mask((1, h, w), (0, *position))[0]
+    return ~past & (field != 0)
