@@ -37,6 +37,8 @@ def check_images(x: torch.Tensor, *, in_channels: int, levels: int, name: str = 
     if x.numel() == 0:
         return
     v = x.detach()
+    if torch.isnan(v).any():
+        raise ValueError(f"{name} contains NaN values")
     lo, hi = v.min().item(), v.max().item()
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} values must lie in [0, 1], got min {lo:.4g} and max {hi:.4g}")

@@ -112,6 +112,8 @@ class PixelCNN(AutoregressiveModel):
         if len(dilations) != n_layers:
             raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
         make_norm(norm, 2)  # validates the name early
+        if input_kernel_size < 3:
+            raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A convolution sees no pixel), got {input_kernel_size}")
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
             input_kernel_size=input_kernel_size, dilations=dilations, norm=norm,

@@ -8,6 +8,7 @@ a stack of masked convolutions never reaches).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
@@ -100,8 +101,8 @@ def layerwise_receptive_fields(stack: nn.Sequential, image_size: Sequence[int], 
     fields = []
     for depth in range(1, len(stack) + 1):
         sub = stack[:depth]
-        x = torch.ones(1, 1, h, w)
-        fields.append(input_gradient(sub, x, lambda out: out[:, :, i, j])[0])
+        x = torch.ones(1, 1, h, w, device=next(stack.parameters()).device)
+        fields.append(input_gradient(sub, x, lambda out: out[:, :, i, j])[0].cpu())
     return torch.stack(fields)
 
 
@@ -134,3 +135,50 @@ def future_leak(field: torch.Tensor, position: Position) -> torch.Tensor:
     h, w = field.shape
     past = raster_order_mask((1, h, w), (0, *position))[0]
     return ~past & (field != 0)
+
+
+@dataclass
+class CausalityReport:
+    """Result of :func:`check_causality` over every sub-pixel of an image.
+
+    leaks: number of non-zero gradients at or after their target (0 for an autoregressive model).
+    targets_using_past: targets whose log-probability depends on at least one earlier sub-pixel.
+    targets_with_past: targets that have an earlier sub-pixel at all (all but the first).
+    """
+
+    leaks: int
+    targets_using_past: int
+    targets_with_past: int
+
+    @property
+    def causal(self) -> bool:
+        return self.leaks == 0
+
+
+def check_causality(
+    model: nn.Module,
+    image_size: Sequence[int] = (8, 8),
+    *,
+    n_probes: int = 2,
+    y: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> CausalityReport:
+    """Test the autoregressive property of ``model`` by autograd, for every target sub-pixel.
+
+    For each (c, i, j), the gradient of ``log_prob[:, c, i, j]`` with respect to every sub-pixel
+    at or after (c, i, j) must be exactly zero. The model's train/eval mode is left as it is, so
+    both can be tested.
+    """
+    x = model_inputs(model, n_probes, image_size, generator)
+    leaks = used = with_past = 0
+    c_n = model.in_channels
+    for i in range(image_size[0]):
+        for j in range(image_size[1]):
+            for c in range(c_n):
+                dep = log_prob_dependencies(model, x, (c, i, j), y)
+                past = raster_order_mask(dep.shape, (c, i, j))
+                leaks += int((dep[~past] != 0).sum())
+                if past.any():
+                    with_past += 1
+                    used += int((dep[past] != 0).any())
+    return CausalityReport(leaks, used, with_past)

@@ -77,6 +77,7 @@ def fit(
     resume: bool = True,
     seed: int = 0,
     progress: bool = True,
+    metadata: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` by maximum likelihood with Adam, evaluating bits/dim after each epoch.
 
@@ -84,10 +85,12 @@ def fit(
         train, test: datasets whose ``levels`` match the model's.
         epochs: total epochs (a resumed run continues up to this number).
         clip_grad: clip the gradient norm to this value (None: no clipping).
-        checkpoint: file saved after every epoch and on Ctrl-C; if it exists and ``resume``
-            is true, training continues from it (it must belong to the same model).
+        checkpoint: file saved after every epoch and on Ctrl-C (mid-epoch, with the position in
+            the epoch); if it exists and ``resume`` is true, training continues from it (it must
+            belong to the same model), after the last finished batch.
         seed: seeds the shuffling of epoch e with ``seed + e`` so a resumed run sees the
             same batches as an uninterrupted one.
+        metadata: extra plain values stored in the checkpoint (e.g. the command that trained it).
 
     Returns the :class:`History` of all epochs so far (including resumed ones).
     """
@@ -98,30 +101,36 @@ def fit(
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     device = _device(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history, start_epoch, step = History(), 0, 0
+    history, start_epoch, step, in_epoch = History(), 0, 0, None
     if checkpoint is not None and resume and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         load_into(model, state)
         optimizer.load_state_dict(state["optimizer"])
         history = History(**state["history"])
-        start_epoch, step = state["epoch"], state["step"]
+        start_epoch, step, in_epoch = state["epoch"], state["step"], state.get("in_epoch")
+    for group in optimizer.param_groups:
+        group["lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
 
-    def save() -> None:
+    def save(progress_in_epoch: dict[str, float] | None = None) -> None:
         if checkpoint is not None:
             save_checkpoint(
                 checkpoint, model, optimizer=optimizer, epoch=epoch_done, step=step, history=history.as_dict(),
-                dataset=train.name,
+                in_epoch=progress_in_epoch, dataset=train.name, image_size=list(train.image_size), **(metadata or {}),
             )
 
-    epoch_done = start_epoch
+    epoch_done, batches_done, seen, total, elapsed, t0 = start_epoch, 0, 0, 0.0, 0.0, time.perf_counter()
     try:
         for epoch in range(start_epoch, epochs):
             model.train()
+            # An epoch interrupted by Ctrl-C resumes after its last finished batch.
+            resumed = in_epoch if (epoch == start_epoch and in_epoch) else {}
+            batches_done = int(resumed.get("batches", 0))
+            seen, total, elapsed = int(resumed.get("seen", 0)), resumed.get("total", 0.0), resumed.get("seconds", 0.0)
             order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
-            batches = range(0, len(train), batch_size)
-            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
-            t0, seen, total = time.perf_counter(), 0, 0.0
-            for start in bar:
+            starts = range(0, len(train), batch_size)
+            bar = tqdm(total=len(starts), initial=batches_done, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+            t0 = time.perf_counter()
+            for start in starts[batches_done:]:
                 idx = order[start : start + batch_size]
                 x = train.images[idx].to(device)
                 y = _labels(model, train.labels[idx].to(device))
@@ -132,10 +141,13 @@ def fit(
                     torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
                 optimizer.step()
                 step += 1
+                batches_done += 1
                 seen += x.shape[0]
                 total += loss.item() * x.shape[0]
+                bar.update()
                 bar.set_postfix(bpd=f"{loss.item():.4f}")
-            seconds = time.perf_counter() - t0
+            bar.close()
+            seconds = elapsed + time.perf_counter() - t0
             history.train_bpd.append(total / max(seen, 1))
             history.images_per_s.append(seen / seconds)
             history.seconds.append(seconds)
@@ -143,7 +155,8 @@ def fit(
             epoch_done = epoch + 1
             save()
     except KeyboardInterrupt:
-        save()  # keep the finished epochs; the interrupted one is redone on resume
+        # Keep every finished batch: the checkpoint records where in the epoch we stopped.
+        save({"batches": batches_done, "seen": seen, "total": total, "seconds": elapsed + time.perf_counter() - t0})
         raise
     return history
 

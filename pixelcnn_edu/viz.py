@@ -1,0 +1,608 @@
+"""Figures for the course: images, masks, receptive fields, distributions, training curves.
+
+Every ``plot_*`` function (and ``image_grid``) returns a ``matplotlib.figure.Figure`` built
+without pyplot, so a notebook cell that ends with the call shows the figure exactly once and
+no figure stays open between cells. Pass ``ax=`` to draw into an axes of your own instead.
+
+The ``*_to_png`` functions return PNG bytes for the widgets: a widget swaps the bytes of an
+``ipywidgets.Image`` on every slider move instead of redrawing a figure. ``image_to_png`` and
+``receptive_field_to_png`` use numpy and PIL only (no figure), so they are fast.
+
+Images are float tensors with values in [0, 1] (``level / (levels - 1)``); numpy arrays are
+accepted too. Nothing here imports torchvision.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
+
+from . import receptive_field as rf
+
+BAR_COLOUR = "#4477AA"
+HIGHLIGHT_COLOUR = "#EE3377"
+HIGHLIGHT_RGB = tuple(round(255 * v) for v in to_rgb(HIGHLIGHT_COLOUR))
+GRID_RGB = (170, 170, 170)
+
+# The cell classes of a receptive-field picture: (legend label, colour), indexed by code.
+FUTURE, UNREACHED, REACHED, BLIND, LEAK, TARGET = range(6)
+FIELD_CLASSES: tuple[tuple[str, str], ...] = (
+    ("later pixel", "#FFFFFF"),
+    ("earlier pixel, out of reach", "#DDDDDD"),
+    ("earlier pixel, reaches the target", "#4477AA"),
+    ("blind spot (earlier, never reached)", "#EE3377"),
+    ("later pixel reached: causality leak!", "#EE7733"),
+    ("target pixel", "#222222"),
+)
+_FIELD_RGB = np.array([[round(255 * v) for v in to_rgb(colour)] for _, colour in FIELD_CLASSES], dtype=np.uint8)
+
+
+class CourseFigure(Figure):
+    """A matplotlib Figure that shows itself as PNG in Jupyter, whether or not pyplot was imported.
+
+    IPython displays an object through its ``_repr_png_`` when no other PNG formatter claims
+    it; with the inline backend active, that backend's formatter draws it instead. Either
+    way the figure appears once.
+    """
+
+    def _repr_png_(self) -> bytes:
+        return figure_to_png(self)
+
+
+def figure_to_png(fig: Figure, *, dpi: float | None = None, tight: bool = True) -> bytes:
+    """Render ``fig`` to PNG bytes; ``tight`` crops to the drawn content (one extra draw)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def _as_tensor(x: Any, name: str) -> torch.Tensor:
+    """``x`` (tensor or numpy array) as a float32 CPU tensor detached from autograd."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+    return x.detach().cpu().float()
+
+
+def _check_unit_range(x: torch.Tensor, name: str) -> None:
+    lo, hi = x.min().item(), x.max().item()
+    if not (lo >= 0.0 and hi <= 1.0):  # written this way so NaN fails too
+        raise ValueError(
+            f"{name} values must lie in [0, 1], got min {lo:.4g} and max {hi:.4g}; "
+            "divide integer levels by (levels - 1) first"
+        )
+
+
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_position(position: Any, size: Sequence[int], name: str = "position") -> tuple[int, int]:
+    """``position`` as an (i, j) pair of ints inside an image of ``size`` = (H, W)."""
+    try:
+        i, j = (int(p) for p in position)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair of ints (i, j), got {position!r}") from None
+    h, w = size
+    if not (0 <= i < h and 0 <= j < w):
+        raise ValueError(f"{name} must lie inside the {h}x{w} image (0 <= i < {h}, 0 <= j < {w}), got ({i}, {j})")
+    return i, j
+
+
+def _check_batch(images: Any, name: str = "images") -> torch.Tensor:
+    """(N, C, H, W) float in [0, 1] with C = 1 (grey) or 3 (RGB), ready to display."""
+    x = _as_tensor(images, name)
+    if x.dim() != 4 or 0 in x.shape:
+        raise ValueError(
+            f"{name} must have shape (N, C, H, W) with every size >= 1, got {tuple(x.shape)}; "
+            "for a single image use image.unsqueeze(0)"
+        )
+    if x.shape[1] not in (1, 3):
+        raise ValueError(f"{name} must have 1 (grey) or 3 (RGB) channels, got {x.shape[1]} (shape {tuple(x.shape)})")
+    _check_unit_range(x, name)
+    return x
+
+
+def _check_image(image: Any, name: str = "image") -> torch.Tensor:
+    """(C, H, W) float in [0, 1] with C = 1 or 3; an (H, W) image gets C = 1."""
+    x = _as_tensor(image, name)
+    if x.dim() == 2:
+        x = x.unsqueeze(0)
+    if x.dim() != 3 or x.shape[0] not in (1, 3) or 0 in x.shape:
+        raise ValueError(f"{name} must have shape (H, W), (1, H, W) or (3, H, W), got {tuple(x.shape)}")
+    _check_unit_range(x, name)
+    return x
+
+
+def _check_probs(probs: Any, name: str = "probs") -> torch.Tensor:
+    """(levels,) non-negative probabilities that sum to 1."""
+    p = _as_tensor(probs, name)
+    if p.dim() != 1 or p.numel() < 2:
+        raise ValueError(f"{name} must have shape (levels,) with levels >= 2, got {tuple(p.shape)}")
+    if not bool(torch.isfinite(p).all()) or p.min().item() < 0:
+        raise ValueError(f"{name} must be finite and non-negative, got min {p.min().item():.4g}; pass probabilities, not logits")
+    total = p.sum().item()
+    if abs(total - 1.0) > 1e-3:
+        raise ValueError(f"{name} must sum to 1, got {total:.4g}; pass probabilities (e.g. a softmax of logits)")
+    return p
+
+
+def _level_index(value: Any, levels: int) -> int:
+    """A level index from an int level (0..levels-1) or a float value in [0, 1] on the grid."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"value must be a single number, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"value must be an int level or a float in [0, 1], got {type(value).__name__} {value!r}")
+    if isinstance(value, (int, np.integer)):
+        if not 0 <= value < levels:
+            raise ValueError(f"value as a level index must lie in [0, {levels - 1}], got {value}")
+        return int(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"value as a float must lie in [0, 1] (level / {levels - 1}), got {value}; pass an int for a level index")
+    scaled = value * (levels - 1)
+    if abs(scaled - round(scaled)) > 1e-3:
+        raise ValueError(f"value {value} is not on the grid of {levels} levels (k / {levels - 1})")
+    return round(scaled)
+
+
+def _field_2d(field: Any, name: str = "field") -> torch.Tensor:
+    """A receptive field (H, W), or (C, H, W) combined over channels by abs-sum."""
+    f = _as_tensor(field, name)
+    if f.dim() not in (2, 3) or 0 in f.shape:
+        raise ValueError(f"{name} must have shape (H, W) or (C, H, W), got {tuple(f.shape)}")
+    return f.abs().sum(0) if f.dim() == 3 else f
+
+
+# ----------------------------------------------------------------------------- figure helpers
+
+
+def _new_figure(width: float, height: float) -> CourseFigure:
+    return CourseFigure(figsize=(width, height), layout="constrained")
+
+
+def _figure_and_axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
+    """The figure of ``ax``, or a new figure with one axes."""
+    if ax is not None:
+        fig = ax.figure
+        while not isinstance(fig, Figure):  # a SubFigure: climb to the figure that holds it
+            fig = fig.figure
+        return fig, ax
+    fig = _new_figure(width, height)
+    return fig, fig.add_subplot()
+
+
+def _show_image(ax: Axes, image: torch.Tensor) -> None:
+    """Draw a (C, H, W) image in [0, 1]: grey for C = 1, RGB for C = 3."""
+    if image.shape[0] == 1:
+        ax.imshow(image[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+
+
+def _cell_grid(ax: Axes, h: int, w: int) -> None:
+    """Thin lines between the cells of an (h, w) picture drawn with imshow."""
+    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+    ax.grid(which="minor", color="#999999", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+
+
+def _label_text(label: Any) -> str:
+    return f"{label:.3g}" if isinstance(label, float) else str(label)
+
+
+# ----------------------------------------------------------------------------- image grids
+
+
+def tile_images(images: torch.Tensor, nrow: int = 8, padding: int = 1, pad_value: float = 0.5) -> torch.Tensor:
+    """Tile a batch into one image: (N, C, H, W) -> (C, H', W').
+
+    ``nrow`` images per row (fewer if N < nrow), ceil(N / nrow) rows, ``padding`` pixels of
+    ``pad_value`` around and between the images, so
+    H' = rows * (H + padding) + padding and W' = cols * (W + padding) + padding.
+    """
+    x = _as_tensor(images, "images")
+    if x.dim() != 4 or 0 in x.shape:
+        raise ValueError(f"images must have shape (N, C, H, W) with every size >= 1, got {tuple(x.shape)}")
+    nrow = _check_int(nrow, "nrow", 1)
+    padding = _check_int(padding, "padding", 0)
+    n, c, h, w = x.shape
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    grid = torch.full((c, rows * (h + padding) + padding, cols * (w + padding) + padding), float(pad_value))
+    for k in range(n):
+        row, col = divmod(k, cols)
+        top, left = padding + row * (h + padding), padding + col * (w + padding)
+        grid[:, top : top + h, left : left + w] = x[k]
+    return grid
+
+
+def image_grid(
+    images: torch.Tensor,
+    *,
+    nrow: int = 8,
+    title: str | None = None,
+    labels: Sequence[Any] | torch.Tensor | None = None,
+) -> Figure:
+    """A grid of images: (N, C, H, W) float in [0, 1], C = 1 (grey) or 3 (RGB).
+
+    ``labels`` (one per image, e.g. the class or the bits/dim) are written above the images.
+    """
+    x = _check_batch(images)
+    n, c, h, w = x.shape
+    nrow = _check_int(nrow, "nrow", 1)
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    title = title if title is not None else f"{n} images ({h}x{w}, {'grey' if c == 1 else 'RGB'})"
+    if labels is None:
+        fig = _new_figure(min(12.0, 1.0 * cols + 0.5), min(12.0, 1.0 * rows * h / w + 0.6))
+        ax = fig.add_subplot()
+        _show_image(ax, tile_images(x, nrow=cols))
+        ax.set_title(title)
+        return fig
+    texts = [_label_text(v) for v in (labels.tolist() if isinstance(labels, torch.Tensor) else list(labels))]
+    if len(texts) != n:
+        raise ValueError(f"labels must have one entry per image ({n}), got {len(texts)}")
+    fig = _new_figure(min(14.0, 1.2 * cols + 0.3), min(14.0, 1.45 * rows * h / w + 0.5))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k < n:
+            _show_image(ax, x[k])
+            ax.set_title(texts[k], fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def _to_uint8(image: torch.Tensor) -> np.ndarray:
+    """(C, H, W) in [0, 1] -> (H, W, 3) uint8 RGB (grey repeated over the three channels)."""
+    rgb = image.expand(3, -1, -1) if image.shape[0] == 1 else image
+    return (rgb.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+
+
+def _upscale(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of (H, W, 3) by an integer ``scale``."""
+    return np.ascontiguousarray(pixels.repeat(scale, axis=0).repeat(scale, axis=1))
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_image_grid(images: torch.Tensor, path: str | Path, *, nrow: int = 8, scale: int = 1) -> Path:
+    """Write a batch (N, C, H, W) in [0, 1] as one PNG grid (parent folders are created).
+
+    ``scale`` enlarges every pixel to scale x scale (nearest neighbour). Returns the path.
+    """
+    x = _check_batch(images)
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end in .png (the grid is written as PNG), got {str(path)!r}")
+    scale = _check_int(scale, "scale", 1)
+    pixels = _upscale(_to_uint8(tile_images(x, nrow=nrow)), scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, format="PNG")
+    return path
+
+
+def _outline_cell(pixels: np.ndarray, i: int, j: int, scale: int, colour: Sequence[int], width: int) -> None:
+    """Paint a ``width``-pixel frame inside cell (i, j) of an image upscaled by ``scale``."""
+    top, left = i * scale, j * scale
+    cell = pixels[top : top + scale, left : left + scale]
+    cell[:width] = colour
+    cell[-width:] = colour
+    cell[:, :width] = colour
+    cell[:, -width:] = colour
+
+
+def image_to_png(image: torch.Tensor, *, scale: int = 8, highlight: tuple[int, int] | None = None) -> bytes:
+    """PNG bytes of one image, (C, H, W) or (H, W) in [0, 1], each pixel a scale x scale block.
+
+    ``highlight=(i, j)`` frames pixel (i, j) in pink (e.g. the sub-pixel being drawn). Uses
+    numpy and PIL only, so it is cheap enough to call on every slider move.
+    """
+    x = _check_image(image)
+    scale = _check_int(scale, "scale", 1)
+    pixels = _upscale(_to_uint8(x), scale)
+    if highlight is not None:
+        i, j = _check_position(highlight, x.shape[1:], "highlight")
+        _outline_cell(pixels, i, j, scale, HIGHLIGHT_RGB, max(1, scale // 4))
+    return _png_bytes(pixels)
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+def _check_mask(mask: Any) -> torch.Tensor:
+    m = _as_tensor(mask, "mask")
+    if m.dim() != 2 or m.shape[0] != m.shape[1] or m.shape[0] % 2 == 0:
+        hint = "; pick one kernel with mask[0, 0]" if m.dim() == 4 else ""
+        raise ValueError(f"mask must be a square (k, k) tensor with odd k, got shape {tuple(m.shape)}{hint}")
+    if not bool(((m == 0) | (m == 1)).all()):
+        raise ValueError("mask values must be 0 or 1")
+    return m
+
+
+def plot_mask(mask: torch.Tensor, *, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Draw a (k, k) 0/1 mask: kept taps filled, the centre (output position) outlined."""
+    m = _check_mask(mask)
+    k = m.shape[0]
+    fig, ax = _figure_and_axes(ax, 2.6, 2.8)
+    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+    _cell_grid(ax, k, k)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.add_patch(Rectangle((k // 2 - 0.5, k // 2 - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOUR, linewidth=2.5))
+    ax.set_title(title if title is not None else f"{k}x{k} mask")
+    ax.set_xlabel(f"{int(m.sum().item())} of {k * k} taps kept\n(filled = kept, pink = centre)", fontsize=8)
+    return fig
+
+
+def plot_masks(masks: Mapping[str, torch.Tensor], *, ncols: int | None = None, title: str | None = None) -> Figure:
+    """Several masks side by side, each titled with its name (e.g. {"3x3 A": ..., "3x3 B": ...})."""
+    if not isinstance(masks, Mapping) or len(masks) == 0:
+        raise ValueError(f"masks must be a non-empty mapping of name -> (k, k) mask, got {masks!r}")
+    ncols = min(len(masks), 6) if ncols is None else _check_int(ncols, "ncols", 1)
+    rows = math.ceil(len(masks) / ncols)
+    fig = _new_figure(2.3 * ncols, 2.6 * rows + (0.4 if title else 0.0))
+    axes = list(fig.subplots(rows, ncols, squeeze=False).flat)
+    for ax, (name, mask) in zip(axes, masks.items()):
+        plot_mask(mask, title=name, ax=ax)
+    for ax in axes[len(masks) :]:  # the cells left over in the last row
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- receptive fields
+
+
+def field_classes(field: torch.Tensor, position: tuple[int, int], *, blind_spot: bool = True) -> np.ndarray:
+    """(H, W) int array: the class of every pixel (index into ``FIELD_CLASSES``).
+
+    Pixels before ``position`` are reached, blind spot (``receptive_field.blind_spot``) or out
+    of reach; later pixels should never be reached (a leak if they are). The target is its
+    own class unless a one-channel field reaches it, which is a leak. A colour field
+    (C, H, W) with C > 1 may reach the target pixel through its earlier channels (R -> G -> B),
+    so there the target keeps its class.
+    """
+    f = _field_2d(field)
+    i, j = _check_position(position, f.shape)
+    raw = _as_tensor(field, "field")
+    colour = raw.dim() == 3 and raw.shape[0] > 1
+    reached = (f != 0).numpy()
+    past = rf.raster_order_mask((1, *f.shape), (0, i, j))[0].numpy()
+    classes = np.where(past, UNREACHED, FUTURE)
+    classes[past & reached] = REACHED
+    if blind_spot:
+        classes[rf.blind_spot(f, (i, j)).numpy()] = BLIND
+    classes[~past & reached] = LEAK
+    if colour or not reached[i, j]:
+        classes[i, j] = TARGET
+    return classes
+
+
+def describe_receptive_field(field: torch.Tensor, position: tuple[int, int], *, short: bool = False) -> str:
+    """One line: how many earlier pixels the field reaches, its blind spot, any leak."""
+    classes = field_classes(field, position)
+    counts = np.bincount(classes.ravel(), minlength=len(FIELD_CLASSES))
+    earlier = int(counts[UNREACHED] + counts[REACHED] + counts[BLIND])
+    if short:
+        text = f"reaches {counts[REACHED]}/{earlier} · blind {counts[BLIND]}"
+    else:
+        text = f"reaches {counts[REACHED]} of {earlier} earlier pixels; blind spot: {counts[BLIND]}"
+    if counts[LEAK]:
+        text += f"; LEAK: reaches {counts[LEAK]} later pixel(s)"
+    return text
+
+
+def _field_legend(fig: Figure, present: set[int], *, blind_spot: bool, ax: Axes | None = None) -> None:
+    shown = {REACHED, TARGET} | ({BLIND} if blind_spot else set()) | present
+    handles = [
+        Patch(facecolor=FIELD_CLASSES[c][1], edgecolor="#999999", label=FIELD_CLASSES[c][0])
+        for c in range(len(FIELD_CLASSES))
+        if c in shown
+    ]
+    if ax is None:
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)), fontsize=8)
+    else:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+
+
+def _draw_field(ax: Axes, classes: np.ndarray, position: tuple[int, int]) -> None:
+    h, w = classes.shape
+    ax.imshow(_FIELD_RGB[classes], interpolation="nearest")
+    _cell_grid(ax, h, w)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=7)
+    i, j = position
+    if classes[i, j] == LEAK:  # the target reaches itself: frame it so it stays visible
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#000000", linewidth=2))
+
+
+def plot_receptive_field(
+    field: torch.Tensor,
+    position: tuple[int, int],
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    blind_spot: bool = True,
+) -> Figure:
+    """Which inputs reach output ``position`` = (i, j): field (H, W) or (C, H, W), nonzero = reached.
+
+    The target pixel is dark (orange and framed if a one-channel field reaches it: a leak),
+    the blind spot (earlier pixels inside the reached area that get no gradient) pink; a
+    legend names every colour, and the x label counts them.
+    """
+    position = _check_position(position, _field_2d(field).shape)
+    classes = field_classes(field, position, blind_spot=blind_spot)
+    fig, ax = _figure_and_axes(ax, 5.8, 3.6)
+    _draw_field(ax, classes, position)
+    ax.set_title(title if title is not None else f"receptive field of pixel {position}")
+    ax.set_xlabel(f"column j\n{describe_receptive_field(field, position)}", fontsize=9)
+    ax.set_ylabel("row i")
+    _field_legend(fig, set(np.unique(classes).tolist()), blind_spot=blind_spot, ax=ax)
+    return fig
+
+
+def plot_receptive_fields(
+    fields: torch.Tensor,
+    position: tuple[int, int],
+    *,
+    titles: Sequence[str] | None = None,
+    blind_spot: bool = True,
+    ncols: int | None = None,
+) -> Figure:
+    """One panel per depth: fields (L, H, W) (or (L, C, H, W)) from ``layerwise_receptive_fields``."""
+    f = _as_tensor(fields, "fields")
+    if f.dim() not in (3, 4) or 0 in f.shape:
+        raise ValueError(f"fields must have shape (L, H, W) or (L, C, H, W), got {tuple(f.shape)}")
+    n = f.shape[0]
+    titles = [f"after layer {k + 1}" for k in range(n)] if titles is None else list(titles)
+    if len(titles) != n:
+        raise ValueError(f"titles must have one entry per field ({n}), got {len(titles)}")
+    panels = list(f)  # (H, W) or (C, H, W) each
+    position = _check_position(position, f.shape[-2:])
+    ncols = min(n, 4) if ncols is None else _check_int(ncols, "ncols", 1)
+    rows = math.ceil(n / ncols)
+    fig = _new_figure(2.7 * ncols, 2.9 * rows + 0.7)
+    axes = list(fig.subplots(rows, ncols, squeeze=False).flat)
+    present: set[int] = set()
+    for ax, panel, text in zip(axes, panels, titles):
+        classes = field_classes(panel, position, blind_spot=blind_spot)
+        present |= set(np.unique(classes).tolist())
+        _draw_field(ax, classes, position)
+        ax.set_title(text, fontsize=10)
+        ax.set_xlabel(describe_receptive_field(panel, position, short=True), fontsize=8)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"receptive field of pixel {position}, layer by layer")
+    _field_legend(fig, present, blind_spot=blind_spot)
+    fig.draw_without_rendering()  # settle the layout (figure legend) before Jupyter's tight PNG
+    return fig
+
+
+def receptive_field_to_png(
+    field: torch.Tensor, position: tuple[int, int], *, scale: int = 20, blind_spot: bool = True
+) -> bytes:
+    """PNG bytes of ``plot_receptive_field``'s picture (same colours, grid lines), for widgets."""
+    i, j = _check_position(position, _field_2d(field).shape)
+    classes = field_classes(field, (i, j), blind_spot=blind_spot)
+    scale = _check_int(scale, "scale", 2)
+    h, w = classes.shape
+    pixels = np.empty((h * scale + 1, w * scale + 1, 3), dtype=np.uint8)  # one extra line closes the grid
+    pixels[:-1, :-1] = _upscale(_FIELD_RGB[classes], scale)
+    pixels[::scale] = GRID_RGB
+    pixels[:, ::scale] = GRID_RGB
+    _outline_cell(pixels, i, j, scale, (0, 0, 0), max(1, scale // 8))
+    return _png_bytes(pixels)
+
+
+# ----------------------------------------------------------------------------- distributions and curves
+
+
+def plot_distribution(
+    probs: torch.Tensor,
+    *,
+    value: Any = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+    value_label: str = "drawn value",
+) -> Figure:
+    """Bar chart of a distribution over levels: probs (levels,), non-negative, summing to 1.
+
+    ``value`` highlights one bar: an int is a level index (0..levels-1), a float is a value
+    in [0, 1] on the level grid (as stored in images and sampling traces).
+    """
+    p = _check_probs(probs)
+    levels = p.numel()
+    fig, ax = _figure_and_axes(ax, 4.2, 2.7)
+    bars = ax.bar(np.arange(levels), p.numpy(), width=0.8 if levels <= 64 else 1.0, color=BAR_COLOUR)
+    top = 1.0 if levels <= 16 else max(p.max().item(), 1e-12)
+    if value is not None:
+        k = _level_index(value, levels)
+        bars[k].set_color(HIGHLIGHT_COLOUR)
+        ax.plot([k], [p[k].item() + 0.05 * top], marker="v", color=HIGHLIGHT_COLOUR, linestyle="none",
+                label=f"{value_label}: {k} (p = {p[k].item():.3g})")
+        ax.legend(loc="upper left" if k >= levels / 2 else "upper right", fontsize=8)  # away from the bar
+    ax.set_ylim(0, 1.3 * top)  # head room for the marker and the legend
+    if levels <= 16:
+        ax.set_xticks(range(levels))
+        ax.set_yticks(np.linspace(0.0, 1.0, 6))  # no tick above probability 1
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("level")
+    ax.set_ylabel("probability")
+    ax.set_title(title if title is not None else f"distribution over {levels} levels")
+    return fig
+
+
+def distribution_to_png(
+    probs: torch.Tensor, *, value: Any = None, title: str | None = None, value_label: str = "drawn value"
+) -> bytes:
+    """PNG bytes of ``plot_distribution`` (a small figure, for widgets)."""
+    fig = plot_distribution(probs, value=value, title=title, value_label=value_label)
+    return figure_to_png(fig, dpi=90, tight=False)  # constrained layout already fits it: one draw
+
+
+def plot_probability_map(probs: torch.Tensor, *, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """An (H, W) map of probabilities in [0, 1] with a colour bar, e.g. p(x_ij = 1 | x_<ij)."""
+    p = _as_tensor(probs, "probs")
+    if p.dim() != 2 or 0 in p.shape:
+        raise ValueError(f"probs must have shape (H, W), got {tuple(p.shape)}")
+    _check_unit_range(p, "probs")
+    fig, ax = _figure_and_axes(ax, 4.0, 3.4)
+    shown = ax.imshow(p.numpy(), cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    fig.colorbar(shown, ax=ax, label="probability")
+    ax.set_xlabel("column j")
+    ax.set_ylabel("row i")
+    ax.set_title(title if title is not None else "probability per pixel")
+    return fig
+
+
+def plot_history(history: Any, *, title: str | None = None) -> Figure:
+    """Train and test bits/dim per epoch from a ``train.History`` (or its ``as_dict()``)."""
+    if hasattr(history, "as_dict"):
+        history = history.as_dict()
+    if not isinstance(history, Mapping):
+        raise TypeError(f"history must be a train.History or a dict of lists, got {type(history).__name__}")
+    curves = {name: [float(v) for v in history.get(f"{name}_bpd", [])] for name in ("train", "test")}
+    if not any(curves.values()):
+        raise ValueError("history has no 'train_bpd' or 'test_bpd' values to plot")
+    fig, ax = _figure_and_axes(None, 5.0, 3.2)
+    for name, values in curves.items():
+        if values:
+            ax.plot(range(1, len(values) + 1), values, marker="o", label=f"{name} (last {values[-1]:.3f})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("bits/dim (lower is better)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title if title is not None else "bits/dim during training")
+    return fig

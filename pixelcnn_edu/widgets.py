@@ -1,0 +1,232 @@
+"""Interactive front ends (ipywidgets 8) over data computed in a plain notebook cell.
+
+Each widget is a ``VBox`` whose sliders are the single source of truth: an observer on a
+slider swaps the PNG bytes of ``ipywidgets.Image`` views and the text of a readout, so
+setting ``slider.value`` from Python (as the tests do) updates everything at once. A
+``Play`` button is linked to the slider in the browser with ``jslink``. No Output widget,
+``interact`` or ``clear_output`` is involved, so the widgets behave the same under nbval.
+
+    trace = sampling.sampling_trace(model, 4, (28, 28), generator=g)
+    widgets.SamplingStepper(trace)          # step through the drawing of trace's image 0
+    widgets.ReceptiveFieldExplorer()        # pick an output pixel and a depth
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Literal, Sequence
+
+import ipywidgets as ipw
+import torch
+from torch import nn
+
+from . import receptive_field as rf
+from . import viz
+from .sampling import SamplingTrace
+
+CHANNEL_NAMES = ("R", "G", "B")
+
+
+def _probability_text(p: float) -> str:
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
+
+
+class SamplingStepper(ipw.VBox):
+    """Step through a sampling (or scoring) trace one sub-pixel at a time.
+
+    Args:
+        trace: from ``sampling.sampling_trace`` or ``sampling.scoring_trace``.
+        index: which image of the trace's batch to show.
+        scale: screen pixels per image pixel.
+        kind: "sampled" (the values were drawn) or "scored" (they are a real image's own
+            values, revealed one by one); only the wording of the readout differs.
+
+    At slider value t (0..T) the image shows the canvas after t steps with the sub-pixel of
+    step t framed, the chart shows the distribution it was drawn from with the drawn value
+    highlighted, and the readout says where, what and how likely, with the running total of
+    -log2 p in bits. At t = 0 the canvas is blank and the first sub-pixel is the next one.
+
+    Attributes: ``slider`` (IntSlider 0..T), ``play`` (Play, jslinked to the slider as
+    ``link``), ``image`` and ``chart`` (Image, PNG bytes), ``readout`` (HTML).
+    """
+
+    def __init__(
+        self,
+        trace: SamplingTrace,
+        *,
+        index: int = 0,
+        scale: int = 8,
+        kind: Literal["sampled", "scored"] = "sampled",
+    ) -> None:
+        if not isinstance(trace, SamplingTrace):
+            raise TypeError(f"trace must be a sampling.SamplingTrace, got {type(trace).__name__}")
+        if len(trace) == 0:
+            raise ValueError("trace has no steps")
+        batch = trace.frames.shape[1]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < batch:
+            raise ValueError(f"index must be an int in [0, {batch - 1}] (the trace holds {batch} images), got {index!r}")
+        if kind not in ("sampled", "scored"):
+            raise ValueError(f"kind must be 'sampled' or 'scored', got {kind!r}")
+        super().__init__()
+        self.trace, self.index, self.scale, self.kind = trace, index, scale, kind
+        steps = len(trace)
+        self.levels_drawn = (trace.values[:, index] * (trace.levels - 1)).round().long()  # (T,)
+        self.p_drawn = trace.probs[:, index].gather(1, self.levels_drawn[:, None])[:, 0]  # (T,)
+        self.bits = torch.cumsum(-torch.log2(self.p_drawn.double()), 0)  # (T,) running -log2 p
+        self._images: dict[int, bytes] = {}
+        self._charts: dict[int, bytes] = {}
+
+        self.slider = ipw.IntSlider(value=0, min=0, max=steps, description="step", layout=ipw.Layout(width="480px"))
+        self.play = ipw.Play(value=0, min=0, max=steps, interval=150, description="play")
+        self.link = ipw.jslink((self.play, "value"), (self.slider, "value"))
+        self.image = ipw.Image(format="png")
+        self.chart = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        self.slider.observe(self._on_step, names="value")
+        self.chart.layout.margin = "0 0 0 16px"
+        top_aligned = ipw.Layout(align_items="flex-start")  # keep the image at its own size, not stretched
+        self.children = [ipw.HBox([self.play, self.slider]), ipw.HBox([self.image, self.chart], layout=top_aligned), self.readout]
+        self._render(0)
+
+    def __repr__(self) -> str:  # short: Jupyter shows it as text/plain beside the widget view
+        n, c, h, w = self.trace.frames.shape[1:]
+        return f"SamplingStepper({len(self.trace)} steps, image {self.index} of {n}, {c}x{h}x{w})"
+
+    def _where(self, step: int) -> str:
+        """'pixel (i, j)', with the channel named for colour images, of step ``step`` (0-based)."""
+        c, i, j = self.trace.positions[step]
+        channels = self.trace.frames.shape[2]
+        if channels == 1:
+            return f"pixel ({i}, {j})"
+        name = CHANNEL_NAMES[c] if channels == 3 else f"channel {c}"
+        return f"pixel ({i}, {j}) {name}"
+
+    def frame_png(self, t: int) -> bytes:
+        """PNG of the canvas after ``t`` steps, the sub-pixel of step t (or the next one at t=0) framed."""
+        if t not in self._images:
+            _, i, j = self.trace.positions[max(t, 1) - 1]
+            frame = self.trace.frames[t, self.index]
+            self._images[t] = viz.image_to_png(frame, scale=self.scale, highlight=(i, j))
+        return self._images[t]
+
+    def chart_png(self, t: int) -> bytes:
+        """PNG bar chart of the distribution at step ``t`` (before any draw at t = 0)."""
+        if t not in self._charts:
+            step = max(t, 1) - 1
+            value = int(self.levels_drawn[step]) if t > 0 else None
+            label = "drawn value" if self.kind == "sampled" else "true value"
+            title = f"p({self._where(step)} | earlier)"
+            self._charts[t] = viz.distribution_to_png(self.trace.probs[step, self.index], value=value, title=title, value_label=label)
+        return self._charts[t]
+
+    def readout_text(self, t: int) -> str:
+        """The readout line at slider value ``t``."""
+        steps = len(self.trace)
+        if t == 0:
+            return f"step 0/{steps} · blank canvas · next: {self._where(0)}"
+        step = t - 1
+        level, p = int(self.levels_drawn[step]), float(self.p_drawn[step])
+        verb = f"drew {level} with" if self.kind == "sampled" else f"true value {level} had"
+        bits = -math.log2(p) if p > 0 else math.inf
+        total = float(self.bits[step])
+        return (
+            f"step {t}/{steps} · {self._where(step)} · {verb} p = {_probability_text(p)}"
+            f" · −log₂ p = {bits:.2f} bits · total {total:.2f} bits"
+        )
+
+    def _render(self, t: int) -> None:
+        self.image.value = self.frame_png(t)
+        self.chart.value = self.chart_png(t)
+        self.readout.value = html.escape(self.readout_text(t))
+
+    def _on_step(self, change: dict) -> None:
+        self._render(change["new"])
+
+
+def _legend_html() -> str:
+    """A small colour key for the receptive-field picture (same colours as ``viz``)."""
+    items = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
+        f'border:1px solid #999;margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        for label, colour in viz.FIELD_CLASSES
+    )
+    return f'<div style="font-size:12px;line-height:1.6;margin-left:12px">{items}</div>'
+
+
+class ReceptiveFieldExplorer(ipw.VBox):
+    """Pick an output pixel and a depth; see which inputs reach it, and the blind spot.
+
+    Args:
+        stack: an ``nn.Sequential`` of one-channel layers; default
+            ``receptive_field.masked_conv_stack(max_layers, kernel_size)`` (mask A then B,
+            all weights 1, so the picture shows exactly what the masks allow).
+        image_size: (H, W) of the probe image (an int n means (n, n)).
+        max_layers, kernel_size: the default stack's depth and kernel (ignored with ``stack``).
+        scale: screen pixels per image pixel.
+
+    Sliders ``row``, ``col`` (the output pixel) and ``depth`` (layers used); ``image`` (PNG of
+    the field, target dark, blind spot pink) and ``readout`` (HTML). Fields for every depth
+    are computed once per (row, col) and cached, so moving ``depth`` only picks a layer.
+    """
+
+    def __init__(
+        self,
+        stack: nn.Sequential | None = None,
+        *,
+        image_size: int | Sequence[int] = (12, 12),
+        max_layers: int = 6,
+        kernel_size: int = 3,
+        scale: int = 20,
+    ) -> None:
+        if stack is None:
+            stack = rf.masked_conv_stack(max_layers, kernel_size)
+        if not isinstance(stack, nn.Sequential) or len(stack) == 0:
+            raise TypeError(f"stack must be a non-empty nn.Sequential of one-channel layers, got {stack!r}")
+        if getattr(stack[0], "in_channels", 1) != 1:
+            raise ValueError(f"stack must take one input channel, its first layer takes {stack[0].in_channels}")
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
+        if len(size) != 2 or min(size) < 1:
+            raise ValueError(f"image_size must be (H, W) with positive entries, got {image_size!r}")
+        super().__init__()
+        self.stack, self.image_size, self.scale = stack, size, scale
+        h, w = size
+        n_layers = len(stack)
+        self._fields: dict[tuple[int, int], torch.Tensor] = {}
+
+        self.row = ipw.IntSlider(value=h // 2, min=0, max=h - 1, description="row i")
+        self.col = ipw.IntSlider(value=w // 2, min=0, max=w - 1, description="column j")
+        self.depth = ipw.IntSlider(value=n_layers, min=1, max=n_layers, description="layers")
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        for slider in (self.row, self.col, self.depth):
+            slider.observe(self._on_change, names="value")
+        picture = ipw.HBox([self.image, ipw.HTML(_legend_html())], layout=ipw.Layout(align_items="flex-start"))
+        self.children = [self.row, self.col, self.depth, picture, self.readout]
+        self._render()
+
+    def __repr__(self) -> str:
+        h, w = self.image_size
+        return f"ReceptiveFieldExplorer({len(self.stack)} layers, {h}x{w} image)"
+
+    def fields_at(self, row: int, col: int) -> torch.Tensor:
+        """(L, H, W): the receptive field of (row, col) after each layer of the stack (cached)."""
+        if (row, col) not in self._fields:
+            self._fields[(row, col)] = rf.layerwise_receptive_fields(self.stack, self.image_size, (row, col))
+        return self._fields[(row, col)]
+
+    @property
+    def field(self) -> torch.Tensor:
+        """(H, W): the field currently shown."""
+        return self.fields_at(self.row.value, self.col.value)[self.depth.value - 1]
+
+    def _render(self) -> None:
+        position = (self.row.value, self.col.value)
+        field = self.field
+        self.image.value = viz.receptive_field_to_png(field, position, scale=self.scale)
+        layers = f"{self.depth.value} layer{'s' if self.depth.value > 1 else ''}"
+        text = f"pixel {position}, {layers}: {viz.describe_receptive_field(field, position)}"
+        self.readout.value = html.escape(text)
+
+    def _on_change(self, change: dict) -> None:
+        self._render()

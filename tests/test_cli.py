@@ -1,0 +1,78 @@
+"""The command line: train -> evaluate -> sample, help texts, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from pixelcnn_edu import cli, train
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "tiny.pt"
+    code = cli.main([
+        "train", "--profile", "quick", "--levels", "2", "--hidden", "8", "--n-layers", "1", "--epochs", "1",
+        "--train-limit", "64", "--batch-size", "32", "--out", str(path), "--no-progress",
+    ])
+    assert code == 0
+    return path
+
+
+def test_train_writes_a_checkpoint_that_records_its_command(checkpoint, capsys):
+    state = train.load_checkpoint(checkpoint)
+    assert state["name"] == "pixelcnn" and state["epoch"] == 1
+    assert state["config"]["hidden"] == 8 and state["config"]["levels"] == 2
+    assert state["command"].startswith("python -m pixelcnn_edu train --profile quick")
+    assert len(state["history"]["test_bpd"]) == 1 and state["image_size"] == [28, 28]
+
+
+def test_train_resumes_from_an_existing_checkpoint(checkpoint, tmp_path, capsys):
+    resumed = tmp_path / "resumed.pt"
+    resumed.write_bytes(checkpoint.read_bytes())
+    args = ["train", "--levels", "2", "--hidden", "8", "--n-layers", "1", "--epochs", "2", "--train-limit", "64",
+            "--batch-size", "32", "--out", str(resumed), "--no-progress", "--profile", "quick"]
+    assert cli.main(args) == 0
+    assert "resuming from" in capsys.readouterr().out
+    assert train.load_checkpoint(resumed)["epoch"] == 2
+
+
+def test_evaluate_prints_bits_per_dim(checkpoint, capsys):
+    assert cli.main(["evaluate", str(checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "mnist-embedded test bits/dim = " in out and "(500 images)" in out
+    model, _ = train.load_model(checkpoint)
+    from pixelcnn_edu import data
+
+    expected = train.evaluate(model, data.load_dataset("mnist-embedded", "test", 2))
+    assert f"{expected:.4f}" in out
+
+
+def test_sample_writes_a_png_grid(checkpoint, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert cli.main(["sample", str(checkpoint), "--n", "2", "--out", str(out), "--no-progress"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote 2 samples" in capsys.readouterr().out
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    assert cli.main(["evaluate", str(garbage)]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert cli.main(["sample", str(tmp_path / "missing.pt")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--dilations", "1,x", "--out", str(tmp_path / "x.pt")])
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["evaluate"]])
+def test_help_for_every_command(command):
+    result = subprocess.run(
+        [sys.executable, "-m", "pixelcnn_edu", *command, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m pixelcnn_edu" in result.stdout

@@ -1,0 +1,140 @@
+"""data: the embedded offline split, quantisation, and honest fallbacks when a dataset is missing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pixelcnn_edu import data
+
+
+def _fingerprints(images: torch.Tensor) -> set[bytes]:
+    return {image.numpy().tobytes() for image in images}
+
+
+def test_embedded_split_sizes_and_stratification() -> None:
+    train_x, train_y = data.embedded_split("train")
+    test_x, test_y = data.embedded_split("test")
+    assert train_x.shape == (4500, 1, 28, 28) and test_x.shape == (500, 1, 28, 28)
+    assert train_x.dtype == torch.float32 and train_y.dtype == torch.int64
+    assert torch.bincount(train_y, minlength=10).tolist() == [450] * 10
+    assert torch.bincount(test_y, minlength=10).tolist() == [50] * 10
+    assert train_x.min() >= 0 and train_x.max() <= 1
+
+
+def test_embedded_split_is_disjoint() -> None:
+    train = _fingerprints(data.embedded_split("train")[0])
+    test = _fingerprints(data.embedded_split("test")[0])
+    assert len(train) == 4500 and len(test) == 500  # no digit is repeated within a split
+    assert not train & test
+
+
+def test_embedded_split_is_deterministic() -> None:
+    first_x, first_y = data.embedded_split("test")
+    again_x, again_y = data.embedded_split("test")
+    assert torch.equal(first_x, again_x) and torch.equal(first_y, again_y)
+    other_x, _ = data.embedded_split("test", seed=1)
+    assert not torch.equal(first_x, other_x)
+
+
+def test_embedded_split_mixes_classes() -> None:
+    _, labels = data.embedded_split("test")
+    assert len(set(labels[:20].tolist())) > 3  # not sorted by class
+
+
+@pytest.mark.parametrize("levels", [2, 4, 256])
+def test_load_dataset_values_on_the_level_grid(levels: int) -> None:
+    ds = data.load_dataset(data.EMBEDDED, "test", levels=levels)
+    assert len(ds) == 500 and ds.in_channels == 1 and ds.image_size == (28, 28)
+    assert ds.levels == levels and ds.name == data.EMBEDDED
+    assert ds.images.dtype == torch.float32
+    assert ds.images.min() >= 0 and ds.images.max() <= 1
+    scaled = ds.images * (levels - 1)
+    assert torch.allclose(scaled, scaled.round(), atol=1e-4)
+    used = scaled.round().unique()
+    assert used.min() == 0 and used.max() == levels - 1  # the full range is used
+    if levels == 2:
+        assert set(ds.images.unique().tolist()) == {0.0, 1.0}
+
+
+def test_load_dataset_binarises_at_one_half() -> None:
+    raw, _ = data.embedded_split("test")
+    ds = data.load_dataset(data.EMBEDDED, "test", levels=2)
+    assert torch.equal(ds.images, (raw > 0.5).float())
+
+
+def test_dataset_subset_and_repr(digits_train: data.ImageDataset) -> None:
+    sub = digits_train.subset(10)
+    assert len(sub) == 10 and torch.equal(sub.images, digits_train.images[:10])
+    assert torch.equal(sub.labels, digits_train.labels[:10])
+    assert len(digits_train.subset(10**6)) == len(digits_train)
+    assert repr(sub) == "ImageDataset('mnist-embedded', n=10, channels=1, size=(28, 28), levels=2)"
+
+
+def test_quantise_values() -> None:
+    x = torch.tensor([0.0, 0.1, 0.2, 0.4, 0.6, 0.9, 1.0, -0.3, 1.7])
+    third = 1 / 3
+    expected = torch.tensor([0.0, 0.0, third, third, 2 * third, 1.0, 1.0, 0.0, 1.0])
+    assert torch.allclose(data.quantise(x, 4), expected)
+    assert torch.equal(data.quantise(x, 2), torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0]))
+    grid = torch.arange(256.0) / 255
+    assert torch.equal(data.quantise(grid, 256), grid)  # already on the grid: unchanged
+
+
+def test_quantise_rejects_bad_input() -> None:
+    with pytest.raises(TypeError, match="x must be a float tensor.*torch.uint8"):
+        data.quantise(torch.zeros(3, dtype=torch.uint8), 4)
+    with pytest.raises(ValueError, match="levels must be >= 2, got 1"):
+        data.quantise(torch.zeros(3), 1)
+
+
+def test_binarise_values() -> None:
+    x = torch.tensor([0.0, 0.49, 0.5, 0.51, 1.0])
+    out = data.binarise(x)
+    assert out.dtype == torch.float32
+    assert out.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # strictly above the threshold
+    assert data.binarise(x, threshold=0.2).tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_unknown_dataset_and_split_raise() -> None:
+    with pytest.raises(ValueError, match=r"unknown dataset 'imagenet'.*mnist-embedded"):
+        data.load_dataset("imagenet")
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'valid'"):
+        data.load_dataset(data.EMBEDDED, "valid")
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'val'"):
+        data.embedded_split("val")
+    with pytest.raises(ValueError, match="levels must be >= 2"):
+        data.load_dataset(data.EMBEDDED, levels=1)
+
+
+def _unavailable(name: str, split: str, root: object, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    raise data.DatasetUnavailable(f"{name} could not be downloaded (test)")
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_unavailable_dataset_raises_without_fallback(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_torchvision_split", _unavailable)
+    with pytest.raises(data.DatasetUnavailable, match=f"{name} could not be downloaded"):
+        data.load_dataset(name, "test", levels=2, fallback=False)
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_unavailable_dataset_falls_back_with_a_warning(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_torchvision_split", _unavailable)
+    with pytest.warns(UserWarning, match=rf"{name} could not be downloaded.*Falling back.*mnist-embedded"):
+        ds = data.load_dataset(name, "test", levels=2, fallback=True)
+    assert ds.name == data.EMBEDDED and len(ds) == 500
+    assert torch.equal(ds.images, data.load_dataset(data.EMBEDDED, "test", levels=2).images)
+
+
+def test_cifar10_never_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_torchvision_split", _unavailable)
+    with pytest.raises(data.DatasetUnavailable, match="cifar10"):
+        data.load_dataset("cifar10", "test", fallback=True)
+
+
+def test_torchvision_split_without_files_raises_dataset_unavailable(tmp_path) -> None:
+    # Either torchvision cannot be imported here, or the files are not in the empty folder:
+    # both must surface as DatasetUnavailable, never as an ImportError or a download.
+    with pytest.raises(data.DatasetUnavailable, match="mnist"):
+        data._torchvision_split("mnist", "test", tmp_path, download=False)

@@ -1,0 +1,147 @@
+"""Tests of pixelcnn_edu.widgets, driven the way the browser drives them: by setting slider values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from ipywidgets.widgets.widget_link import Link
+
+from pixelcnn_edu import models, receptive_field, sampling, viz, widgets
+
+
+@pytest.fixture(scope="module")
+def model() -> models.PixelCNN:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return models.PixelCNN(levels=2, hidden=8, n_layers=1)
+
+
+@pytest.fixture(scope="module")
+def trace(model: models.PixelCNN) -> sampling.SamplingTrace:
+    """Two 4x4 binary images drawn step by step (16 steps)."""
+    return sampling.sampling_trace(model, 2, (4, 4), generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(scope="module")
+def stepper(trace: sampling.SamplingTrace) -> widgets.SamplingStepper:
+    return widgets.SamplingStepper(trace, index=1, scale=4)
+
+
+def test_stepper_slider_range_and_play_link(stepper: widgets.SamplingStepper) -> None:
+    assert (stepper.slider.min, stepper.slider.max) == (0, 16)
+    assert (stepper.play.min, stepper.play.max) == (0, 16)
+    assert isinstance(stepper.link, Link)  # a jslink: browser-side, no kernel round trip
+    assert stepper.link.source == (stepper.play, "value")
+    assert stepper.link.target == (stepper.slider, "value")
+
+
+@pytest.mark.parametrize("t", [1, 6, 16, 0])
+def test_stepper_shows_the_right_step(stepper: widgets.SamplingStepper, trace: sampling.SamplingTrace, t: int) -> None:
+    stepper.slider.value = t
+    c, i, j = trace.positions[max(t, 1) - 1]
+    assert stepper.image.value == viz.image_to_png(trace.frames[t, 1], scale=4, highlight=(i, j))
+    if t == 0:
+        assert stepper.readout.value == f"step 0/16 · blank canvas · next: pixel ({i}, {j})"
+        assert stepper.chart.value == viz.distribution_to_png(trace.probs[0, 1], title="p(pixel (0, 0) | earlier)")
+    else:
+        level = int(trace.values[t - 1, 1].item())
+        p = trace.probs[t - 1, 1, level].item()
+        assert stepper.readout.value.startswith(f"step {t}/16 · pixel ({i}, {j}) · drew {level} with p = {p:.2f}")
+        assert stepper.chart.value == viz.distribution_to_png(
+            trace.probs[t - 1, 1], value=level, title=f"p(pixel ({i}, {j}) | earlier)"
+        )
+
+
+def test_stepper_changes_with_the_slider(stepper: widgets.SamplingStepper) -> None:
+    seen = set()
+    for t in (3, 4):
+        stepper.slider.value = t
+        seen.add((stepper.image.value, stepper.chart.value, stepper.readout.value))
+    assert len(seen) == 2
+
+
+def test_stepper_total_bits_equal_the_log_likelihood(model: models.PixelCNN, trace: sampling.SamplingTrace) -> None:
+    x = trace.frames[-1]
+    scored = widgets.SamplingStepper(sampling.scoring_trace(model, x), kind="scored")
+    scored.slider.value = 16
+    bits = -model.log_prob(x)[0].sum().item() / math.log(2)
+    assert scored.bits[-1].item() == pytest.approx(bits, rel=1e-5)
+    assert "true value" in scored.readout.value
+    assert scored.readout.value.endswith(f"total {scored.bits[-1].item():.2f} bits")
+
+
+def test_stepper_names_the_colour_channel() -> None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        rgb = models.PixelCNN(in_channels=3, levels=2, hidden=8, n_layers=1)
+    trace = sampling.sampling_trace(rgb, 1, (2, 2), generator=torch.Generator().manual_seed(0))
+    stepper = widgets.SamplingStepper(trace)
+    names = []
+    for t in (1, 2, 3, 4):
+        stepper.slider.value = t
+        names.append(stepper.readout.value.split(" · ")[1])
+    assert names == ["pixel (0, 0) R", "pixel (0, 0) G", "pixel (0, 0) B", "pixel (0, 1) R"]
+
+
+def test_reprs_are_short(stepper: widgets.SamplingStepper, explorer: widgets.ReceptiveFieldExplorer) -> None:
+    assert repr(stepper) == "SamplingStepper(16 steps, image 1 of 2, 1x4x4)"
+    assert repr(explorer) == "ReceptiveFieldExplorer(3 layers, 6x6 image)"
+
+
+def test_stepper_bad_arguments(trace: sampling.SamplingTrace) -> None:
+    with pytest.raises(TypeError, match="SamplingTrace"):
+        widgets.SamplingStepper(trace.frames)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"index must be an int in \[0, 1\]"):
+        widgets.SamplingStepper(trace, index=2)
+    with pytest.raises(ValueError, match="kind must be"):
+        widgets.SamplingStepper(trace, kind="drawn")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def explorer() -> widgets.ReceptiveFieldExplorer:
+    return widgets.ReceptiveFieldExplorer(image_size=(6, 6), max_layers=3)
+
+
+def test_explorer_sliders(explorer: widgets.ReceptiveFieldExplorer) -> None:
+    assert (explorer.row.max, explorer.col.max) == (5, 5)
+    assert (explorer.depth.min, explorer.depth.max) == (1, 3)
+
+
+def test_explorer_follows_row_col_and_depth(explorer: widgets.ReceptiveFieldExplorer) -> None:
+    seen = set()
+    for row, col, depth in [(3, 3, 3), (3, 3, 1), (2, 4, 1), (5, 0, 2)]:
+        explorer.row.value, explorer.col.value, explorer.depth.value = row, col, depth
+        field = receptive_field.layerwise_receptive_fields(explorer.stack, (6, 6), (row, col))[depth - 1]
+        blind = int(receptive_field.blind_spot(field, (row, col)).sum())
+        assert torch.equal(explorer.field, field)
+        assert explorer.image.value == viz.receptive_field_to_png(field, (row, col))
+        assert explorer.readout.value.startswith(f"pixel ({row}, {col}), {depth} layer")
+        assert explorer.readout.value.endswith(f"blind spot: {blind}")
+        seen.add((explorer.image.value, explorer.readout.value))
+    assert len(seen) == 4
+
+
+def test_explorer_caches_fields_per_pixel(explorer: widgets.ReceptiveFieldExplorer) -> None:
+    explorer.row.value, explorer.col.value = 1, 1
+    fields = explorer.fields_at(1, 1)
+    for depth in (1, 2, 3):
+        explorer.depth.value = depth
+    assert explorer.fields_at(1, 1) is fields
+
+
+def test_explorer_uses_a_given_stack() -> None:
+    stack = receptive_field.masked_conv_stack(2, kernel_size=5)
+    explorer = widgets.ReceptiveFieldExplorer(stack, image_size=(5, 5))
+    assert explorer.stack is stack and explorer.depth.max == 2
+    assert "blind spot:" in explorer.readout.value
+
+
+def test_explorer_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="nn.Sequential"):
+        widgets.ReceptiveFieldExplorer(torch.nn.Identity())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="one input channel"):
+        widgets.ReceptiveFieldExplorer(torch.nn.Sequential(torch.nn.Conv2d(3, 1, 3)))
+    with pytest.raises(ValueError, match="image_size"):
+        widgets.ReceptiveFieldExplorer(image_size=(0, 4))
