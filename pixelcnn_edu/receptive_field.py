@@ -50,9 +50,9 @@ def model_inputs(model: nn.Module, n: int, image_size: Sequence[int], generator:
     """Random images on a model's level grid, (n, C, H, W), for probing gradients."""
     h, w = image_size
     levels = model.levels
-    device = next(model.parameters()).device
+    weight = next(model.parameters())
     x = torch.randint(levels, (n, model.in_channels, h, w), generator=generator) / (levels - 1)
-    return x.to(device)
+    return x.to(device=weight.device, dtype=weight.dtype)
 
 
 def model_receptive_field(

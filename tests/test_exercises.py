@@ -156,3 +156,71 @@ def test_every_check_prints_exactly_one_line():
         (exercises.check_nll_to_bits_per_dim, correct),
     ]:
         assert run(check, answer)[1].count("\n") == 1
+
+
+# --- 02.1 spatial mask -----------------------------------------------------------------------
+
+
+def test_spatial_mask_accepts_a_correct_builder():
+    from pixelcnn_edu import masks
+
+    ok, out = run(exercises.check_spatial_mask, masks.spatial_mask)
+    assert ok is True and out.startswith("✅ Correct:")
+    ok, _ = run(exercises.check_spatial_mask, lambda k, t: masks.spatial_mask(k, t).int().tolist())
+    assert ok is True
+
+
+def test_spatial_mask_rejects_mask_b_for_both_types_and_shows_the_difference():
+    from pixelcnn_edu import masks
+
+    ok, out = run(exercises.check_spatial_mask, lambda k, t: masks.spatial_mask(k, "B"))
+    assert ok is False and "my_mask(1, 'A')" in out and "expected:" in out
+
+
+@pytest.mark.parametrize(
+    "fn, hint",
+    [
+        (lambda k, t: torch.ones(k, k), "differs"),
+        (lambda k, t: torch.zeros(k + 1, k + 1), "shape"),
+        (lambda k, t: 1 / 0, "ZeroDivisionError"),
+        ("not a function", "expected a function"),
+    ],
+)
+def test_spatial_mask_explains_wrong_answers(fn, hint):
+    ok, out = run(exercises.check_spatial_mask, fn)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_spatial_mask_unanswered():
+    ok, out = run(exercises.check_spatial_mask, None)
+    assert ok is False and out.startswith("Not answered yet:")
+
+
+# --- 02.2 blind spot size --------------------------------------------------------------------
+
+
+def test_blind_spot_size_is_computed_not_stored():
+    assert run(exercises.check_blind_spot_size, 6)[0] is True  # the depth-4 wedge at (8, 6)
+    assert run(exercises.check_blind_spot_size, 3, n_layers=3, image_size=(9, 9), position=(6, 4))[0] is True
+    ok, out = run(exercises.check_blind_spot_size, 5)
+    assert ok is False and "too few" in out
+    ok, out = run(exercises.check_blind_spot_size, 40)
+    assert ok is False and "too many" in out
+    ok, out = run(exercises.check_blind_spot_size, "six")
+    assert ok is False and "whole number" in out
+    assert run(exercises.check_blind_spot_size, None)[1].startswith("Not answered yet:")
+
+
+# --- 02.3 causal normalisations --------------------------------------------------------------
+
+
+def test_causal_norms():
+    assert run(exercises.check_causal_norms, {"none", "layer"})[0] is True
+    assert run(exercises.check_causal_norms, ["layer", "none"])[0] is True
+    ok, out = run(exercises.check_causal_norms, {"none", "layer", "batch"})
+    assert ok is False and "BatchNorm" in out
+    ok, out = run(exercises.check_causal_norms, {"none"})
+    assert ok is False and "layer" in out
+    ok, out = run(exercises.check_causal_norms, "none")
+    assert ok is False and "set of names" in out
+    assert run(exercises.check_causal_norms, None)[1].startswith("Not answered yet:")
