@@ -91,7 +91,7 @@ class SamplingStepper(ipw.VBox):
 
     def __repr__(self) -> str:  # short: Jupyter shows it as text/plain beside the widget view
         n, c, h, w = self.trace.frames.shape[1:]
-        return f"SamplingStepper({len(self.trace)} steps, image {self.index} of {n}, {c}x{h}x{w})"
+        return f"SamplingStepper({len(self.trace)} steps, image {self.index + 1} of {n}, {c}x{h}x{w})"
 
     def _where(self, step: int) -> str:
         """'pixel (i, j)', with the channel named for colour images, of step ``step`` (0-based)."""

@@ -86,7 +86,7 @@ def test_stepper_names_the_colour_channel() -> None:
 
 
 def test_reprs_are_short(stepper: widgets.SamplingStepper, explorer: widgets.ReceptiveFieldExplorer) -> None:
-    assert repr(stepper) == "SamplingStepper(16 steps, image 1 of 2, 1x4x4)"
+    assert repr(stepper) == "SamplingStepper(16 steps, image 2 of 2, 1x4x4)"
     assert repr(explorer) == "ReceptiveFieldExplorer(3 layers, 6x6 image)"
 
 
