@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--kernel-size", type=int, default=None, help="mask-B kernel size inside the blocks")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
+    t.add_argument("--color-groups", type=int, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
+    t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
@@ -83,7 +85,8 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         return models.PixelCNN(
             in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.hidden,
             n_layers=args.n_layers or profile.n_layers, kernel_size=args.kernel_size or profile.kernel_size,
-            dilations=args.dilations, norm=args.norm,
+            dilations=args.dilations, norm=args.norm, color_groups=args.color_groups,
+            color_convention=args.color_convention,
         )
     if args.model == "made":
         return models.MADE(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)

@@ -69,3 +69,93 @@ def mask_to_string(mask: torch.Tensor, on: str = "■", off: str = "□") -> str
     if mask.dim() != 2:
         raise ValueError(f"mask must be 2-D (rows, cols), got shape {tuple(mask.shape)}")
     return "\n".join(" ".join(on if v else off for v in row.tolist()) for row in mask)
+
+
+# --- colour: channel groups -----------------------------------------------------------------
+#
+# With colour images the order inside a pixel is R, then G, then B. Every feature map is assigned
+# to one colour group; at the centre tap of a kernel, a map of colour g may read maps of earlier
+# colours (mask A) or of earlier colours and its own (mask B). Away from the centre all
+# connections are allowed (those pixels are entirely in the past). ``color_of`` is the single
+# place that assigns maps to colours: the masks and the models' output heads both call it.
+
+ColorConvention = Literal["contiguous", "interleaved"]
+COLOR_NAMES = ("R", "G", "B")
+
+
+def check_color_convention(convention: str) -> ColorConvention:
+    """Return ``convention`` if it is "contiguous" or "interleaved", else raise."""
+    if convention not in ("contiguous", "interleaved"):
+        raise ValueError(f"color_convention must be 'contiguous' or 'interleaved', got {convention!r}")
+    return convention  # type: ignore[return-value]
+
+
+def color_of(n_channels: int, color_groups: int = 3, convention: ColorConvention = "contiguous") -> torch.Tensor:
+    """The colour group (0 = R, 1 = G, 2 = B, ...) of each of ``n_channels`` feature maps.
+
+    * "contiguous": the maps are cut into ``color_groups`` consecutive blocks, as equal as
+      possible (map i is in group floor(i * groups / n)), e.g. 7 maps -> R R R G G B B.
+    * "interleaved": map i is in group i % groups, e.g. 7 maps -> R G B R G B R.
+
+    Both conventions give every group the same number of maps, so they are the same masks up to
+    a permutation of the maps. Returns a (n_channels,) int64 tensor.
+    """
+    if isinstance(color_groups, bool) or not isinstance(color_groups, int) or color_groups < 1:
+        raise ValueError(f"color_groups must be an int >= 1, got {color_groups!r}")
+    if isinstance(n_channels, bool) or not isinstance(n_channels, int) or n_channels < color_groups:
+        raise ValueError(
+            f"{n_channels} channel(s) cannot be split into {color_groups} colour groups: "
+            f"every group needs at least one channel (use >= {color_groups} channels, or color_groups=1)"
+        )
+    check_color_convention(convention)
+    index = torch.arange(n_channels)
+    if convention == "contiguous":
+        return index * color_groups // n_channels
+    return index % color_groups
+
+
+def channel_mask(
+    in_channels: int,
+    out_channels: int,
+    mask_type: MaskType,
+    color_groups: int = 3,
+    convention: ColorConvention = "contiguous",
+) -> torch.Tensor:
+    """(out_channels, in_channels) 0/1 connectivity at the kernel centre.
+
+    Output map o may read input map i if colour(i) < colour(o) (mask "A"), or colour(i) <= colour(o)
+    (mask "B"). With ``color_groups=1`` mask A is all zeros and mask B all ones (the grey case).
+    """
+    check_mask_type(mask_type)
+    c_in = color_of(in_channels, color_groups, convention)
+    c_out = color_of(out_channels, color_groups, convention)
+    if mask_type == "A":
+        return (c_in[None, :] < c_out[:, None]).float()
+    return (c_in[None, :] <= c_out[:, None]).float()
+
+
+def conv_mask(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    mask_type: MaskType,
+    color_groups: int = 1,
+    convention: ColorConvention = "contiguous",
+) -> torch.Tensor:
+    """The full (out_channels, in_channels, k, k) mask of a masked convolution.
+
+    Every tap strictly before the centre is open for all channel pairs; the centre tap follows
+    :func:`channel_mask`. With ``color_groups=1`` this is ``spatial_mask(k, mask_type)`` for every pair.
+    """
+    k = check_kernel_size(kernel_size)
+    mask = spatial_mask(k, "A").expand(out_channels, in_channels, k, k).clone()
+    mask[:, :, k // 2, k // 2] = channel_mask(in_channels, out_channels, mask_type, color_groups, convention)
+    return mask
+
+
+def color_permutation(n_channels: int, color_groups: int = 3, convention: ColorConvention = "contiguous") -> torch.Tensor:
+    """Indices that reorder maps so that each colour's maps form one contiguous block (R, then G, ...).
+
+    For "contiguous" this is the identity; for "interleaved" it gathers 0, 3, 6, ..., 1, 4, ....
+    """
+    return torch.argsort(color_of(n_channels, color_groups, convention), stable=True)

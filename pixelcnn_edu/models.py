@@ -20,6 +20,7 @@ from torch import nn
 from . import likelihoods
 from .checks import check_images, check_labels, check_levels
 from .layers import MaskedConv2d, MaskedLinear, NormType, ResidualBlock, make_norm
+from .masks import ColorConvention, check_color_convention, color_permutation
 
 
 def _positive_int(name: str, value: int) -> int:
@@ -81,16 +82,21 @@ class PixelCNN(AutoregressiveModel):
     ``hidden`` -> ``hidden // 2`` -> ``hidden``) -> ReLU, 1x1, ReLU, 1x1 output head.
 
     Args:
-        in_channels: image channels C (channels of one pixel are predicted independently
-            given earlier pixels; colour ordering comes with channel masks).
+        in_channels: image channels C.
         levels: values per sub-pixel (2 for binary images, 256 for 8-bit).
         hidden: feature maps between blocks (2h in seed 001's notation).
         n_layers: number of residual blocks.
         kernel_size: odd kernel size of the mask-B convolution inside each block.
-        input_kernel_size: odd kernel size of the first, mask-A convolution.
+        input_kernel_size: odd kernel size (>= 3) of the first, mask-A convolution.
         dilations: one dilation per block (e.g. (1, 2, 1, 3, 1, 2, 1)); default all 1.
-        norm: "none", "layer" (per pixel, causal) or "batch" (seed 001; leaks in training mode).
+        norm: "none", "layer" (per pixel and colour group, causal) or "batch" (seed 001; leaks in
+            training mode).
         likelihood: output distribution; default ``Categorical(levels)``.
+        color_groups: how the channels of one pixel depend on each other. ``None`` (default) means
+            ``in_channels``: each channel is its own group, predicted after the earlier ones
+            (R -> G -> B). ``1`` predicts all channels of a pixel independently given earlier pixels.
+        color_convention: which feature maps belong to which colour: "contiguous" thirds (default)
+            or "interleaved" (``channel % 3``). The masks and the output head use the same one.
     """
 
     def __init__(
@@ -104,6 +110,8 @@ class PixelCNN(AutoregressiveModel):
         dilations: Sequence[int] | None = None,
         norm: NormType = "none",
         likelihood: Any = None,
+        color_groups: int | None = None,
+        color_convention: ColorConvention = "contiguous",
     ) -> None:
         super().__init__(in_channels, levels, likelihood)
         _positive_int("hidden", hidden)
@@ -114,25 +122,39 @@ class PixelCNN(AutoregressiveModel):
         make_norm(norm, 2)  # validates the name early
         if input_kernel_size < 3:
             raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A convolution sees no pixel), got {input_kernel_size}")
+        groups = in_channels if color_groups is None else color_groups
+        if groups not in (1, in_channels):
+            raise ValueError(
+                f"color_groups must be 1 (channels independent) or in_channels={in_channels} "
+                f"(each channel after the earlier ones), got {color_groups}"
+            )
+        check_color_convention(color_convention)
+        self.color_groups, self.color_convention = groups, color_convention
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
-            input_kernel_size=input_kernel_size, dilations=dilations, norm=norm,
+            input_kernel_size=input_kernel_size, dilations=dilations, norm=norm, color_groups=groups,
+            color_convention=color_convention,
         )
+        colour = dict(color_groups=groups, color_convention=color_convention)
         out_channels = self.likelihood.param_channels(in_channels)
-        self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A")
+        self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A", **colour)
         self.blocks = nn.Sequential(
-            *(ResidualBlock(hidden, kernel_size, dilation=d, norm=norm) for d in dilations)
+            *(ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, **colour) for d in dilations)
         )
         self.head = nn.Sequential(
-            make_norm(norm, hidden),
+            make_norm(norm, hidden, **colour),
             nn.ReLU(),
-            MaskedConv2d(hidden, hidden, 1, "B"),
+            MaskedConv2d(hidden, hidden, 1, "B", **colour),
             nn.ReLU(),
-            MaskedConv2d(hidden, out_channels, 1, "B"),
+            MaskedConv2d(hidden, out_channels, 1, "B", **colour),
         )
+        # The head's output maps carry colours assigned by the same function as the masks; gather
+        # them into one block per channel (R's parameters, then G's, then B's) for the likelihood.
+        self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        return self.head(self.blocks(self.input_conv(x)))  # (B, P, H, W)
+        out = self.head(self.blocks(self.input_conv(x)))  # (B, P, H, W), maps in colour-convention order
+        return out[:, self.output_order]
 
 
 class MADE(AutoregressiveModel):

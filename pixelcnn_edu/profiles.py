@@ -31,6 +31,8 @@ class Profile:
     lr: float
     train_limit: int | None  # use only the first N training images (None: all)
     n_samples: int  # images drawn in sampling demos
+    color_dataset: str  # colour images for notebook 03 and later
+    color_levels: int  # values per colour sub-pixel
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,10 +42,12 @@ PROFILES = {
     "quick": Profile(
         name="quick", dataset="mnist-embedded", levels=2, hidden=32, n_layers=4, kernel_size=3,
         epochs=2, batch_size=64, lr=2e-3, train_limit=None, n_samples=8,
+        color_dataset="colored-mnist", color_levels=4,
     ),
     "full": Profile(
         name="full", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
         epochs=30, batch_size=128, lr=1e-3, train_limit=None, n_samples=32,
+        color_dataset="cifar10", color_levels=256,
     ),
 }
 

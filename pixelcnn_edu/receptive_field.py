@@ -129,12 +129,21 @@ def blind_spot(field: torch.Tensor, position: Position) -> torch.Tensor:
 
 
 def future_leak(field: torch.Tensor, position: Position) -> torch.Tensor:
-    """(H, W) bool: pixels at or after ``position`` that the field reaches (should be none)."""
-    if field.dim() == 3:
-        field = field.abs().sum(0)
-    h, w = field.shape
+    """(H, W) bool: pixels at or after ``position`` that the field reaches (should be none).
+
+    ``field`` is (H, W) or (C, H, W), e.g. the field of all parameters at ``position``. Pixels
+    after ``position`` may never be reached. At ``position`` itself, the parameters of later
+    channels may read earlier channels (G reads the current R), but no parameter may read the
+    last channel, so for the target pixel only ``field[-1]`` counts as a leak.
+    """
+    if field.dim() == 2:
+        field = field[None]
+    _, h, w = field.shape
     past = raster_order_mask((1, h, w), (0, *position))[0]
-    return ~past & (field != 0)
+    leak = ~past & (field.abs().sum(0) != 0)
+    i, j = position
+    leak[i, j] = bool(field[-1, i, j] != 0)
+    return leak
 
 
 @dataclass

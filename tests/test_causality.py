@@ -63,13 +63,25 @@ def check_model(model: nn.Module, x: torch.Tensor, *, whole_pixels: bool = False
 
 
 PIXELCNN_CONFIGS: list[dict[str, Any]] = [
-    dict(kernel_size=k, input_kernel_size=k_in, norm=norm, in_channels=c, levels=levels)
-    for k, k_in, norm, c, levels in itertools.product((3, 5, 7), (3, 7), ("none", "layer"), (1, 3), (2, 4))
+    dict(kernel_size=k, input_kernel_size=k_in, norm=norm, in_channels=c, levels=levels, **colour)
+    for k, k_in, norm, (c, colour), levels in itertools.product(
+        (3, 5, 7),
+        (3, 7),
+        ("none", "layer"),
+        (
+            (1, {}),
+            (3, dict(color_groups=1, hidden=24)),  # channels of a pixel independent given the past
+            (3, dict(color_convention="contiguous", hidden=24)),  # R -> G -> B, contiguous thirds
+            (3, dict(color_convention="interleaved", hidden=24)),  # R -> G -> B, channel % 3
+        ),
+        (2, 4),
+    )
 ] + [
     dict(dilations=[1, 2]),
     dict(dilations=[2, 3], kernel_size=5),
-    dict(n_layers=4, dilations=[1, 2, 1, 3], in_channels=3),
+    dict(n_layers=4, dilations=[1, 2, 1, 3], in_channels=3, hidden=24),
     dict(n_layers=1, input_kernel_size=5, kernel_size=1),
+    dict(in_channels=3, levels=8, hidden=30, color_convention="interleaved", norm="layer", dilations=[2, 1]),
 ]
 
 
@@ -82,7 +94,7 @@ def _config_id(config: dict[str, Any]) -> str:
 def test_pixelcnn_is_causal(config: dict[str, Any], mode: str, make_pixelcnn, make_images) -> None:
     model = make_pixelcnn(**config).train(mode == "train")
     x = make_images(n=2, channels=model.in_channels, size=(5, 6), levels=model.levels)
-    check_model(model, x, whole_pixels=True)
+    check_model(model, x, whole_pixels=model.color_groups == 1)
 
 
 @pytest.mark.parametrize("levels", [2, 4])
@@ -141,14 +153,14 @@ def test_independent_pixels_depend_on_nothing(in_channels: int, make_model, make
 
 
 def test_pixelcnn_is_causal_at_every_sub_pixel(make_pixelcnn, make_images) -> None:
-    model = make_pixelcnn(in_channels=3, levels=4, norm="layer", input_kernel_size=5, kernel_size=3)
+    model = make_pixelcnn(in_channels=3, levels=4, norm="layer", input_kernel_size=5, kernel_size=3, hidden=24)
     x = make_images(n=2, channels=3, size=(4, 4), levels=4)
     for i in range(4):
         for j in range(4):
             for c in range(3):
                 dependencies = assert_causal(model, x, (c, i, j))
-                if (i, j) != (0, 0):
-                    assert_uses_past(dependencies, (c, i, j), whole_pixels=True)
+                if (c, i, j) != (0, 0, 0):
+                    assert_uses_past(dependencies, (c, i, j))  # G uses the current R, B the current R and G
 
 
 # --- tests of the test: broken models must be caught -------------------------------------------

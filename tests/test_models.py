@@ -12,7 +12,7 @@ import torch
 from pixelcnn_edu import likelihoods, models
 
 TINY: dict[str, tuple[type[models.AutoregressiveModel], dict[str, Any]]] = {
-    "pixelcnn": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=8, n_layers=2, kernel_size=5,
+    "pixelcnn": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=24, n_layers=2, kernel_size=5,
                                        input_kernel_size=3, dilations=[1, 2], norm="layer")),
     "made": (models.MADE, dict(in_channels=3, levels=4, image_size=(5, 6), hidden=[16, 12])),
     "independent": (models.IndependentPixels, dict(in_channels=3, levels=4, image_size=(5, 6))),
@@ -60,9 +60,9 @@ def test_config_rebuilds_an_identical_model(name: str, make_model, make_images: 
 
 def test_config_records_every_pixelcnn_argument() -> None:
     model = models.PixelCNN(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
-                            dilations=(1, 2, 3), norm="batch")
+                            dilations=(1, 2, 3), norm="batch", color_convention="interleaved")
     assert model.config() == dict(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
-                                  dilations=[1, 2, 3], norm="batch",
+                                  dilations=[1, 2, 3], norm="batch", color_groups=3, color_convention="interleaved",
                                   likelihood={"name": "categorical", "levels": 4})
 
 

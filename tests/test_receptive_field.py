@@ -86,7 +86,7 @@ def test_future_leak_flags_the_present_and_the_future() -> None:
 
 @pytest.mark.parametrize("position", [(0, 0), (3, 2), (4, 5)])
 def test_pixelcnn_has_no_future_leak(position: tuple[int, int], make_pixelcnn) -> None:
-    model = make_pixelcnn(in_channels=3, levels=4, norm="layer")
+    model = make_pixelcnn(in_channels=3, levels=4, hidden=24, norm="layer")
     field = rf.model_receptive_field(model, (5, 6), position, generator=torch.Generator().manual_seed(0))
     assert field.shape == (3, 5, 6)
     assert not rf.future_leak(field, position).any()

@@ -69,7 +69,7 @@ def test_dataset_levels_mismatch_raises(make_pixelcnn, digit_crops: data.ImageDa
 
 
 def test_checkpoint_round_trip(make_pixelcnn, make_images, tmp_path: Path) -> None:
-    model = make_pixelcnn(in_channels=3, levels=4, norm="layer", dilations=[1, 2])
+    model = make_pixelcnn(in_channels=3, levels=4, hidden=24, norm="layer", dilations=[1, 2])
     x = make_images(n=2, channels=3, size=(5, 6), levels=4)
     path = train.save_checkpoint(tmp_path / "sub" / "model.pt", model, epoch=3, note="hello")
     assert path == tmp_path / "sub" / "model.pt"
@@ -83,7 +83,7 @@ def test_checkpoint_round_trip(make_pixelcnn, make_images, tmp_path: Path) -> No
     model.eval()
     assert torch.equal(loaded.log_prob(x), model.log_prob(x))
 
-    other = make_pixelcnn(seed=1, in_channels=3, levels=4, norm="layer", dilations=[1, 2]).eval()
+    other = make_pixelcnn(seed=1, in_channels=3, levels=4, hidden=24, norm="layer", dilations=[1, 2]).eval()
     assert not torch.equal(other.log_prob(x), model.log_prob(x))
     train.load_into(other, str(path))
     assert torch.equal(other.log_prob(x), model.log_prob(x))
