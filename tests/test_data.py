@@ -127,10 +127,12 @@ def test_unavailable_dataset_falls_back_with_a_warning(name: str, monkeypatch: p
     assert torch.equal(ds.images, data.load_dataset(data.EMBEDDED, "test", levels=2).images)
 
 
-def test_cifar10_never_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cifar10_falls_back_to_coloured_digits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "_torchvision_split", _unavailable)
-    with pytest.raises(data.DatasetUnavailable, match="cifar10"):
-        data.load_dataset("cifar10", "test", fallback=True)
+    with pytest.warns(UserWarning, match=r"cifar10 could not be downloaded.*Falling back.*colored-mnist"):
+        ds = data.load_dataset("cifar10", "test", levels=4, fallback=True)
+    assert ds.name == data.COLORED and ds.in_channels == 3
+    assert torch.equal(ds.images, data.load_dataset(data.COLORED, "test", levels=4).images)
 
 
 def test_torchvision_split_without_files_raises_dataset_unavailable(tmp_path) -> None:
