@@ -79,7 +79,8 @@ def colorize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
     images: (N, 1, H, W) float in [0, 1] -> (N, 3, H, W) float in [0, 1]. Each image gets its own
     foreground colour (uniform in [0.5, 1]^3) and background colour (uniform in [0, 0.5]^3), mixed
     by the grey value: rgb = background + (foreground - background) * grey. The three channels of a
-    pixel are therefore strongly related, which is what an R -> G -> B model can exploit.
+    pixel are therefore strongly related, which is what an R -> G -> B model can exploit. Use at
+    least 4 levels: binarising at 0.5 maps every background to 0 and every foreground to 1.
     """
     if images.dim() != 4 or images.shape[1] != 1:
         raise ValueError(f"images must have shape (N, 1, H, W), got {tuple(images.shape)}")

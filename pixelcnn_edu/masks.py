@@ -94,7 +94,7 @@ def color_of(n_channels: int, color_groups: int = 3, convention: ColorConvention
     """The colour group (0 = R, 1 = G, 2 = B, ...) of each of ``n_channels`` feature maps.
 
     * "contiguous": the maps are cut into ``color_groups`` consecutive blocks, as equal as
-      possible (map i is in group floor(i * groups / n)), e.g. 7 maps -> R R R G G B B.
+      possible, the first blocks one larger when n is not a multiple, e.g. 7 maps -> R R R G G B B.
     * "interleaved": map i is in group i % groups, e.g. 7 maps -> R G B R G B R.
 
     Both conventions give every group the same number of maps, so they are the same masks up to
@@ -108,10 +108,11 @@ def color_of(n_channels: int, color_groups: int = 3, convention: ColorConvention
             f"every group needs at least one channel (use >= {color_groups} channels, or color_groups=1)"
         )
     check_color_convention(convention)
-    index = torch.arange(n_channels)
     if convention == "contiguous":
-        return index * color_groups // n_channels
-    return index % color_groups
+        sizes = torch.full((color_groups,), n_channels // color_groups)
+        sizes[: n_channels % color_groups] += 1  # the first groups take the remainder, as interleaving does
+        return torch.repeat_interleave(torch.arange(color_groups), sizes)
+    return torch.arange(n_channels) % color_groups
 
 
 def channel_mask(

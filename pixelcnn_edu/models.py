@@ -129,6 +129,12 @@ class PixelCNN(AutoregressiveModel):
                 f"(each channel after the earlier ones), got {color_groups}"
             )
         check_color_convention(color_convention)
+        min_hidden = 2 * groups * (2 if norm == "layer" else 1)  # the blocks' hidden // 2 maps need every colour
+        if hidden < min_hidden:
+            raise ValueError(
+                f"hidden must be >= {min_hidden} for {groups} colour group(s)"
+                f"{' with norm=layer' if norm == 'layer' else ''} (each group needs its own maps), got {hidden}"
+            )
         self.color_groups, self.color_convention = groups, color_convention
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
