@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from pixelcnn_edu import exercises
+from pixelcnn_edu import exercises, masks, models, receptive_field
 
 
 def run(check, *args, **kwargs) -> tuple[bool, str]:
@@ -224,3 +224,159 @@ def test_causal_norms():
     ok, out = run(exercises.check_causal_norms, "none")
     assert ok is False and "set of names" in out
     assert run(exercises.check_causal_norms, None)[1].startswith("Not answered yet:")
+
+
+# --- 03.1 colour mask at the kernel centre ---------------------------------------------------
+
+# Seed 004's worked example: 4 input maps -> 7 output maps, interleaved (R G B R / R G B R G B R), mask A.
+SEED_004_MASK_A = [
+    [0, 0, 0, 0],
+    [1, 0, 0, 1],
+    [1, 1, 0, 1],
+    [0, 0, 0, 0],
+    [1, 0, 0, 1],
+    [1, 1, 0, 1],
+    [0, 0, 0, 0],
+]
+
+
+@pytest.mark.parametrize("answer", [SEED_004_MASK_A, torch.tensor(SEED_004_MASK_A), torch.tensor(SEED_004_MASK_A).bool(), torch.tensor(SEED_004_MASK_A).numpy()])
+def test_color_mask_accepts_the_worked_example(answer):
+    ok, out = run(exercises.check_color_mask, answer, in_channels=4, out_channels=7, mask_type="A", convention="interleaved")
+    assert ok is True and out.startswith("✅ Correct:") and "R G B R G B R" in out
+
+
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+@pytest.mark.parametrize("convention", ["contiguous", "interleaved"])
+@pytest.mark.parametrize("shape", [(3, 3), (4, 7), (5, 2 * 3 + 2)])
+def test_color_mask_accepts_the_package_mask(mask_type, convention, shape):
+    n_in, n_out = shape
+    answer = masks.channel_mask(n_in, n_out, mask_type, 3, convention)
+    ok, _ = run(exercises.check_color_mask, answer, in_channels=n_in, out_channels=n_out, mask_type=mask_type, convention=convention)
+    assert ok is True
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (masks.channel_mask(4, 7, "A", 3, "contiguous"), "contiguous convention"),
+        (masks.channel_mask(4, 7, "B", 3, "interleaved"), "that is mask B"),
+        (torch.tensor(SEED_004_MASK_A).T, "transpose"),
+        (torch.zeros(7, 4), "entries differ"),
+        (torch.zeros(3, 3), "expected shape (7, 4)"),
+        (2 * torch.tensor(SEED_004_MASK_A), "0 (hidden) or 1"),
+        ("R G B", "matrix of 0s and 1s"),
+        ([[1, 0], [1]], "matrix of 0s and 1s"),
+    ],
+)
+def test_color_mask_explains_wrong_answers(answer, hint):
+    ok, out = run(exercises.check_color_mask, answer)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_color_mask_wrong_mask_b_answer_names_mask_a():
+    answer = masks.channel_mask(4, 7, "A", 3, "contiguous")
+    ok, out = run(exercises.check_color_mask, answer, mask_type="B", convention="contiguous")
+    assert ok is False and "that is mask A" in out
+
+
+def test_color_mask_unanswered_and_bad_settings():
+    ok, out = run(exercises.check_color_mask, None)
+    assert ok is False and out.startswith("Not answered yet:") and "interleaved" in out
+    with pytest.raises(ValueError, match="mask_type"):
+        exercises.check_color_mask(None, mask_type="C")
+    with pytest.raises(ValueError, match="color_convention"):
+        exercises.check_color_mask(None, convention="thirds")
+    with pytest.raises(ValueError, match="colour groups"):
+        exercises.check_color_mask(None, in_channels=2)
+
+
+# --- 03.2 what a colour reads at the current pixel -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "color, mask_type, answer",
+    [("R", "A", set()), ("G", "A", {"R"}), ("B", "A", {"R", "G"}), ("R", "B", {"R"}), ("G", "B", ["G", "R"]), ("B", "B", {"r", "g", "b"})],
+)
+def test_center_reads_accepts(color, mask_type, answer):
+    ok, out = run(exercises.check_center_reads, answer, color=color, mask_type=mask_type)
+    assert ok is True and out.startswith("✅ Correct:")
+
+
+@pytest.mark.parametrize(
+    "answer, kwargs, hint",
+    [
+        ({"R", "B"}, {}, "B comes after G"),
+        ({"R", "G"}, {}, "mask A hides G's own maps"),
+        (set(), {}, "R comes before G"),
+        ({"R"}, {"mask_type": "B"}, "mask B also lets G's maps"),
+        ({"G"}, {"color": "B"}, "R comes before B"),
+        ({"X"}, {}, "unknown names"),
+        ("R", {}, "set of colour names"),
+        ({1}, {}, "set of colour names"),
+    ],
+)
+def test_center_reads_explains_wrong_answers(answer, kwargs, hint):
+    ok, out = run(exercises.check_center_reads, answer, **kwargs)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_center_reads_unanswered_and_bad_settings():
+    assert run(exercises.check_center_reads, None)[1].startswith("Not answered yet:")
+    with pytest.raises(ValueError, match="color"):
+        exercises.check_center_reads(None, color="Y")
+    with pytest.raises(ValueError, match="mask_type"):
+        exercises.check_center_reads(None, mask_type="a")
+
+
+# --- 03.3 the output head's order --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("convention", ["contiguous", "interleaved"])
+@pytest.mark.parametrize("levels", [2, 4, 8])
+def test_output_order_accepts_the_package_order(convention, levels):
+    order = masks.color_permutation(3 * levels, 3, convention)
+    assert run(exercises.check_output_order, order, levels=levels, convention=convention)[0] is True
+    assert run(exercises.check_output_order, order.tolist(), levels=levels, convention=convention)[0] is True
+
+
+def test_output_order_accepts_any_order_inside_a_block():
+    ok, _ = run(exercises.check_output_order, [9, 6, 3, 0, 1, 4, 7, 10, 11, 8, 5, 2])
+    assert ok is True
+
+
+def test_output_order_agrees_with_autograd():
+    """An order the check rejects leaks in a real model; one it accepts does not."""
+    for order, accepted in (([0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11], True), (list(range(12)), False)):
+        model = models.PixelCNN(in_channels=3, levels=4, hidden=12, n_layers=1, color_convention="interleaved")
+        model.output_order = torch.tensor(order)
+        report = receptive_field.check_causality(model, (3, 3), generator=torch.Generator().manual_seed(0))
+        assert report.causal is accepted
+        assert run(exercises.check_output_order, order)[0] is accepted
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (list(range(12)), "R would see itself"),
+        ([1, 4, 7, 10, 0, 3, 6, 9, 2, 5, 8, 11], "R would see itself"),  # R takes G's maps
+        ([0, 3, 6, 9, 2, 5, 8, 11, 1, 4, 7, 10], "G would see itself"),
+        ([0, 1, 2], "exactly once"),
+        ([0] * 12, "exactly once"),
+        ("0 3 6 9", "list of 12 map indices"),
+        ([0.5] * 12, "list of 12 map indices"),
+        ([True] * 12, "list of 12 map indices"),
+    ],
+)
+def test_output_order_explains_wrong_answers(answer, hint):
+    ok, out = run(exercises.check_output_order, answer)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_output_order_unanswered_and_bad_settings():
+    ok, out = run(exercises.check_output_order, None)
+    assert ok is False and out.startswith("Not answered yet:") and "R G B R G B" in out
+    with pytest.raises(ValueError, match="levels"):
+        exercises.check_output_order(None, levels=1)
+    with pytest.raises(ValueError, match="color_convention"):
+        exercises.check_output_order(None, convention="thirds")
