@@ -1,6 +1,7 @@
 """Command line: ``python -m pixelcnn_edu train | sample | evaluate``.
 
     python -m pixelcnn_edu train --dataset mnist-embedded --levels 2 --epochs 5 --out runs/pixelcnn.pt
+    python -m pixelcnn_edu train --model gated --conditional --epochs 5 --out runs/gated.pt
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
 
@@ -37,10 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None, help="defaults for everything below (default: quick without CUDA, full with)")
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
     t.add_argument("--levels", type=int, default=None, help="values per sub-pixel; 2 binarises (default: the profile's)")
-    t.add_argument("--hidden", type=int, default=None, help="PixelCNN feature maps")
-    t.add_argument("--n-layers", type=int, default=None, help="PixelCNN residual blocks")
-    t.add_argument("--kernel-size", type=int, default=None, help="mask-B kernel size inside the blocks")
+    t.add_argument("--hidden", type=int, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack)")
+    t.add_argument("--n-layers", type=int, default=None, help="residual blocks (PixelCNN) or gated layers after the first (gated)")
+    t.add_argument("--kernel-size", type=int, default=None, help="kernel size of the later (mask-B) layers")
+    t.add_argument("--input-kernel-size", type=int, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
+    t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated)")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
     t.add_argument("--color-groups", type=int, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
     t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
@@ -61,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=16, help="number of images")
     s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG file to write")
     s.add_argument("--nrow", type=int, default=8, help="images per row")
+    s.add_argument("--label", type=int, default=None, help="class of every image for a conditional model (default: 0, 1, 2, ... in turn)")
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default=None)
@@ -81,13 +85,24 @@ def _device(name: str | None) -> torch.device:
 
 
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
+    n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
+    if args.conditional and args.model not in ("pixelcnn", "gated"):
+        raise ValueError(f"--conditional works with --model pixelcnn or gated, not {args.model}")
+    gated = args.model == "gated"
+    shared = dict(
+        in_channels=dataset.in_channels, levels=levels,
+        hidden=args.hidden or (profile.gated_hidden if gated else profile.hidden),
+        n_layers=args.n_layers or (profile.gated_layers if gated else profile.n_layers),
+        kernel_size=args.kernel_size or profile.kernel_size,
+        input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
+        color_convention=args.color_convention, n_classes=n_classes,
+    )
     if args.model == "pixelcnn":
-        return models.PixelCNN(
-            in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.hidden,
-            n_layers=args.n_layers or profile.n_layers, kernel_size=args.kernel_size or profile.kernel_size,
-            dilations=args.dilations, norm=args.norm, color_groups=args.color_groups,
-            color_convention=args.color_convention,
-        )
+        return models.PixelCNN(norm=args.norm, **shared)
+    if args.norm != "none":
+        raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
+    if args.model == "gated":
+        return models.GatedPixelCNN(**shared)
     if args.model == "made":
         return models.MADE(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)
     return models.IndependentPixels(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)
@@ -128,8 +143,13 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
     model.to(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     image_size = tuple(state.get("image_size", (28, 28)))
+    y = None
+    if model.n_classes is not None:
+        y = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % model.n_classes
+    elif args.label is not None:
+        raise ValueError(f"--label was given but {args.checkpoint} holds an unconditional model")
     images = sampling.sample(
-        model, args.n, image_size, temperature=args.temperature, generator=generator, progress=not args.no_progress
+        model, args.n, image_size, y=y, temperature=args.temperature, generator=generator, progress=not args.no_progress
     )
     from . import viz  # matplotlib is only needed here
 

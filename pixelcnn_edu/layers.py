@@ -13,7 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masks import ColorConvention, MaskType, check_kernel_size, check_mask_type, color_of, conv_mask
+from .masks import (
+    ColorConvention,
+    MaskType,
+    StackType,
+    check_kernel_size,
+    check_mask_type,
+    color_of,
+    conv_mask,
+    stack_conv_mask,
+)
 
 NormType = Literal["none", "batch", "layer"]
 
@@ -150,12 +159,32 @@ def make_norm(
     raise ValueError(f"norm must be 'none', 'batch' or 'layer', got {norm!r}")
 
 
+class ClassBias(nn.Module):
+    """A learned bias per class, added to every position of a feature map (conditioning).
+
+    ``forward(y)`` maps labels (B,) to (B, channels, 1, 1), or 0 when the layer is off
+    (``n_classes=None``). It is the same at every pixel, so it cannot leak future pixels. It
+    starts at zero, so a conditional model begins as its unconditional twin.
+    """
+
+    def __init__(self, n_classes: int | None, channels: int) -> None:
+        super().__init__()
+        self.embedding = None if n_classes is None else nn.Embedding(n_classes, channels)
+        if self.embedding is not None:
+            nn.init.zeros_(self.embedding.weight)
+
+    def forward(self, y: torch.Tensor | None) -> torch.Tensor | float:
+        if self.embedding is None:
+            return 0.0
+        return self.embedding(y.long())[:, :, None, None]
+
+
 class ResidualBlock(nn.Module):
     """PixelCNN residual block: 1x1 (2h -> h), k x k mask B (h -> h), 1x1 (h -> 2h), plus input.
 
     Each convolution is preceded by normalisation and ReLU. ``channels`` is 2h. All three
-    convolutions are masked (mask B) so that colour groups are respected.
-    (B, channels, H, W) -> (B, channels, H, W).
+    convolutions are masked (mask B) so that colour groups are respected. With ``n_classes``, a
+    class bias is added after the k x k convolution. (B, channels, H, W) -> (B, channels, H, W).
     """
 
     def __init__(
@@ -166,6 +195,7 @@ class ResidualBlock(nn.Module):
         norm: NormType = "none",
         color_groups: int = 1,
         color_convention: ColorConvention = "contiguous",
+        n_classes: int | None = None,
     ) -> None:
         super().__init__()
         if channels < 2 or channels % 2:
@@ -183,6 +213,142 @@ class ResidualBlock(nn.Module):
             nn.ReLU(),
             MaskedConv2d(half, channels, 1, "B", **colour),
         )
+        self.class_bias = ClassBias(n_classes, half)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = x
+        for index, layer in enumerate(self.block):
+            out = layer(out)
+            if index == 5:  # after the k x k convolution
+                out = out + self.class_bias(y)
+        return x + out
+
+
+class StackConv2d(nn.Conv2d):
+    """The convolution of one Gated PixelCNN stack, with only the taps its footprint keeps.
+
+    The k x k footprint of :func:`masks.stack_mask` is cropped to its bounding box (vertical:
+    k//2 or k//2 + 1 rows by k columns; horizontal: 1 row by k//2 + 1 columns), and the input is
+    padded (or cropped, where a padding is negative) so that every output pixel still reads the
+    same input positions as the full k x k window centred on it. Vertical mask A is thus the
+    "shifted" convolution that keeps the vertical stack strictly above the current row. The
+    horizontal stack's centre tap carries the R -> G -> B channel mask.
+
+    Args: as :class:`MaskedConv2d`, plus ``stack`` ("vertical" or "horizontal") and
+    ``out_copies`` (2 when the output is a gate's tanh and sigmoid halves, see
+    :func:`masks.channel_mask`). (B, in_channels, H, W) -> (B, out_channels, H, W).
+    """
+
+    mask: torch.Tensor
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stack: StackType,
+        mask_type: MaskType = "B",
+        dilation: int = 1,
+        color_groups: int = 1,
+        color_convention: ColorConvention = "contiguous",
+        out_copies: int = 1,
+    ) -> None:
+        if dilation < 1:
+            raise ValueError(f"dilation must be >= 1, got {dilation}")
+        full = stack_conv_mask(in_channels, out_channels, kernel_size, stack, mask_type, color_groups, color_convention, out_copies)
+        used = full.sum((0, 1)) > 0  # (k, k) taps that any channel pair reads
+        if not used.any():
+            raise ValueError(
+                f"a {stack} mask-{mask_type} convolution with kernel_size={kernel_size} reads nothing; "
+                f"use kernel_size >= 3 for the first layer"
+            )
+        rows, cols = used.any(1).nonzero().flatten(), used.any(0).nonzero().flatten()
+        r0, r1, c0, c1 = int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+        super().__init__(in_channels, out_channels, (r1 - r0 + 1, c1 - c0 + 1), dilation=dilation)
+        centre = kernel_size // 2
+        # F.pad order: left, right, top, bottom; a negative entry crops (the vertical A shift).
+        self.padding_lrtb = tuple(dilation * p for p in (centre - c0, c1 - centre, centre - r0, r1 - centre))
+        self.stack, self.mask_type, self.full_kernel_size = stack, mask_type, kernel_size
+        self.register_buffer("mask", full[:, :, r0 : r1 + 1, c0 : c1 + 1].clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.block(x)
+        return self._conv_forward(F.pad(x, self.padding_lrtb), self.weight * self.mask, self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", stack={self.stack!r}, mask_type={self.mask_type!r}, window={self.full_kernel_size}"
+
+
+def gate(x: torch.Tensor) -> torch.Tensor:
+    """Gated activation tanh(a) * sigmoid(b), where a and b are the two halves of the channels.
+
+    (B, 2p, H, W) -> (B, p, H, W). The sigmoid half decides, per map and pixel, how much of the
+    tanh half passes (the multiplicative units of LSTMs, in a convolution).
+    """
+    if x.dim() < 2 or x.shape[1] % 2:
+        raise ValueError(f"gate needs an even number of channels (two halves), got shape {tuple(x.shape)}")
+    a, b = x.chunk(2, dim=1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedBlock(nn.Module):
+    """One layer of the Gated PixelCNN (van den Oord et al., 2016), on both stacks.
+
+        v_pre = V * v + bias_v(y)                       (vertical stack, strictly above the row)
+        h_pre = H * h + link(v_pre) + bias_h(y)         (horizontal stack, the row up to here)
+        v'    = tanh(v_pre_a) * sigmoid(v_pre_b)
+        g     = tanh(h_pre_a) * sigmoid(h_pre_b)
+        h'    = h + out(g)   (residual; without it on the first layer)     skip = skip(g)
+
+    The v -> h link is a 1x1 convolution applied before the gate. It needs no mask: the vertical
+    stack never holds the current row. Only the vertical stack feeds the horizontal one, never the
+    other way round, which would leak the current row into the rows below.
+
+    Args:
+        in_channels: maps read by both stacks (the image's channels in the first layer).
+        channels: p, the maps each stack carries between layers.
+        kernel_size: the k x k window both stacks are cut from.
+        mask_type: "A" for the first layer, "B" after it.
+        skip_channels: maps of the skip output.
+        residual: add the input to the horizontal output (needs in_channels == channels).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        kernel_size: int,
+        mask_type: MaskType = "B",
+        dilation: int = 1,
+        skip_channels: int | None = None,
+        residual: bool = True,
+        n_classes: int | None = None,
+        color_groups: int = 1,
+        color_convention: ColorConvention = "contiguous",
+    ) -> None:
+        super().__init__()
+        if residual and in_channels != channels:
+            raise ValueError(f"a residual gated block needs in_channels == channels, got {in_channels} and {channels}")
+        colour = dict(color_groups=color_groups, color_convention=color_convention)
+        skip_channels = channels if skip_channels is None else skip_channels
+        self.vertical = StackConv2d(in_channels, 2 * channels, kernel_size, "vertical", mask_type, dilation)
+        self.horizontal = StackConv2d(
+            in_channels, 2 * channels, kernel_size, "horizontal", mask_type, dilation, out_copies=2, **colour
+        )
+        self.link = nn.Conv2d(2 * channels, 2 * channels, 1)
+        self.bias_v = ClassBias(n_classes, 2 * channels)
+        self.bias_h = ClassBias(n_classes, 2 * channels)
+        self.out = MaskedConv2d(channels, channels, 1, "B", **colour)
+        self.skip = MaskedConv2d(channels, skip_channels, 1, "B", **colour)
+        self.residual = residual
+
+    def forward(
+        self, v: torch.Tensor, h: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(v, h) -> (v', h', skip), all (B, maps, H, W)."""
+        v_pre = self.vertical(v) + self.bias_v(y)
+        h_pre = self.horizontal(h) + self.link(v_pre) + self.bias_h(y)
+        g = gate(h_pre)
+        h_out = self.out(g)
+        if self.residual:
+            h_out = h_out + h
+        return gate(v_pre), h_out, self.skip(g)

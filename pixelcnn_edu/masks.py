@@ -121,15 +121,22 @@ def channel_mask(
     mask_type: MaskType,
     color_groups: int = 3,
     convention: ColorConvention = "contiguous",
+    out_copies: int = 1,
 ) -> torch.Tensor:
     """(out_channels, in_channels) 0/1 connectivity at the kernel centre.
 
     Output map o may read input map i if colour(i) < colour(o) (mask "A"), or colour(i) <= colour(o)
     (mask "B"). With ``color_groups=1`` mask A is all zeros and mask B all ones (the grey case).
+
+    ``out_copies=2`` is for a gated layer: its output is two stacked halves (the tanh half and the
+    sigmoid half) of ``out_channels // 2`` maps each, coloured alike, so that map k of one half is
+    gated by map k of the other, which has the same colour.
     """
     check_mask_type(mask_type)
+    if out_copies < 1 or out_channels % out_copies:
+        raise ValueError(f"out_channels={out_channels} cannot be split into {out_copies} equal copies")
     c_in = color_of(in_channels, color_groups, convention)
-    c_out = color_of(out_channels, color_groups, convention)
+    c_out = color_of(out_channels // out_copies, color_groups, convention).repeat(out_copies)
     if mask_type == "A":
         return (c_in[None, :] < c_out[:, None]).float()
     return (c_in[None, :] <= c_out[:, None]).float()
@@ -160,3 +167,72 @@ def color_permutation(n_channels: int, color_groups: int = 3, convention: ColorC
     For "contiguous" this is the identity; for "interleaved" it gathers 0, 3, 6, ..., 1, 4, ....
     """
     return torch.argsort(color_of(n_channels, color_groups, convention), stable=True)
+
+
+# --- the two stacks of the Gated PixelCNN ---------------------------------------------------
+#
+# A stack of masked k x k convolutions never reaches a wedge of past pixels above and to the right
+# (the blind spot). The Gated PixelCNN splits the window into two stacks that together cover the
+# past exactly: the vertical stack reads whole rows above the current one, the horizontal stack
+# reads the current row up to the current pixel. Mask "A" is for the first layer (which reads the
+# image), mask "B" for later layers (which read features that already hold only the past).
+
+StackType = Literal["vertical", "horizontal"]
+
+
+def check_stack(stack: str) -> StackType:
+    """Return ``stack`` if it is "vertical" or "horizontal", else raise."""
+    if stack not in ("vertical", "horizontal"):
+        raise ValueError(f"stack must be 'vertical' or 'horizontal', got {stack!r}")
+    return stack  # type: ignore[return-value]
+
+
+def stack_mask(kernel_size: int, stack: StackType, mask_type: MaskType) -> torch.Tensor:
+    """The (k, k) spatial footprint of one stack's convolution, centred on the output pixel.
+
+    * vertical A: every row strictly above the centre (all k columns).
+    * vertical B: those rows and the centre row. The vertical stack's features at row i hold only
+      rows above i, so reading its own row is safe, and it never feeds the current row's pixels in.
+    * horizontal A / B: the centre row left of the centre; B also the centre (as ``spatial_mask``).
+
+    Returns: (kernel_size, kernel_size) float32 tensor of 0s and 1s.
+
+    >>> stack_mask(3, "vertical", "A")
+    tensor([[1., 1., 1.],
+            [0., 0., 0.],
+            [0., 0., 0.]])
+    """
+    k = check_kernel_size(kernel_size)
+    check_stack(stack)
+    check_mask_type(mask_type)
+    centre = k // 2
+    mask = torch.zeros(k, k)
+    if stack == "vertical":
+        mask[: centre + (mask_type == "B"), :] = 1.0
+    else:
+        mask[centre, : centre + (mask_type == "B")] = 1.0
+    return mask
+
+
+def stack_conv_mask(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    stack: StackType,
+    mask_type: MaskType,
+    color_groups: int = 1,
+    convention: ColorConvention = "contiguous",
+    out_copies: int = 1,
+) -> torch.Tensor:
+    """The full (out_channels, in_channels, k, k) mask of one stack's convolution.
+
+    The vertical stack never touches the current row's pixels, so it needs no colour rule. The
+    horizontal stack reads the current pixel at the centre tap, where the R -> G -> B rule of
+    :func:`channel_mask` applies (for grey, mask A closes it and mask B opens it).
+    """
+    footprint = stack_mask(kernel_size, stack, mask_type)
+    mask = footprint.expand(out_channels, in_channels, *footprint.shape).clone()
+    if stack == "horizontal":
+        centre = kernel_size // 2
+        mask[:, :, centre, centre] = channel_mask(in_channels, out_channels, mask_type, color_groups, convention, out_copies)
+    return mask

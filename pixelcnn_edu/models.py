@@ -19,7 +19,7 @@ from torch import nn
 
 from . import likelihoods
 from .checks import check_images, check_labels, check_levels
-from .layers import MaskedConv2d, MaskedLinear, NormType, ResidualBlock, make_norm
+from .layers import ClassBias, GatedBlock, MaskedConv2d, MaskedLinear, NormType, ResidualBlock, make_norm
 from .masks import ColorConvention, check_color_convention, color_permutation
 
 
@@ -31,14 +31,38 @@ def _positive_int(name: str, value: int) -> int:
     return value
 
 
+def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
+    dilations = [1] * n_layers if dilations is None else [int(d) for d in dilations]
+    if len(dilations) != n_layers:
+        raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
+    if min(dilations, default=1) < 1:
+        raise ValueError(f"dilations must be >= 1, got {dilations}")
+    return dilations
+
+
+def _color_groups(in_channels: int, color_groups: int | None, convention: str) -> int:
+    """Validate ``color_groups`` (None -> one group per channel, R -> G -> B) and the convention."""
+    groups = in_channels if color_groups is None else color_groups
+    if groups not in (1, in_channels):
+        raise ValueError(
+            f"color_groups must be 1 (channels independent) or in_channels={in_channels} "
+            f"(each channel after the earlier ones), got {color_groups}"
+        )
+    check_color_convention(convention)
+    return groups
+
+
 class AutoregressiveModel(nn.Module):
-    """Base class: input checks, ``log_prob`` and the config every model keeps."""
+    """Base class: input checks, ``log_prob`` and the config every model keeps.
 
-    n_classes: int | None = None
+    ``n_classes`` is None for an unconditional model; a class-conditional model takes labels
+    ``y`` (B,) in [0, n_classes) in ``forward``, ``log_prob`` and sampling.
+    """
 
-    def __init__(self, in_channels: int, levels: int, likelihood: Any = None) -> None:
+    def __init__(self, in_channels: int, levels: int, likelihood: Any = None, n_classes: int | None = None) -> None:
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
+        self.n_classes = None if n_classes is None else _positive_int("n_classes", n_classes)
         check_levels(levels)
         if likelihood is None:
             likelihood = likelihoods.Categorical(levels)
@@ -97,6 +121,8 @@ class PixelCNN(AutoregressiveModel):
             (R -> G -> B). ``1`` predicts all channels of a pixel independently given earlier pixels.
         color_convention: which feature maps belong to which colour: "contiguous" thirds (default)
             or "interleaved" (``channel % 3``). The masks and the output head use the same one.
+        n_classes: number of classes for class-conditional generation (None: unconditional); a
+            learned class bias is added after the input convolution and inside every block.
     """
 
     def __init__(
@@ -112,23 +138,16 @@ class PixelCNN(AutoregressiveModel):
         likelihood: Any = None,
         color_groups: int | None = None,
         color_convention: ColorConvention = "contiguous",
+        n_classes: int | None = None,
     ) -> None:
-        super().__init__(in_channels, levels, likelihood)
+        super().__init__(in_channels, levels, likelihood, n_classes)
         _positive_int("hidden", hidden)
         _positive_int("n_layers", n_layers)
-        dilations = [1] * n_layers if dilations is None else [int(d) for d in dilations]
-        if len(dilations) != n_layers:
-            raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
+        dilations = _dilations(dilations, n_layers)
         make_norm(norm, 2)  # validates the name early
         if input_kernel_size < 3:
             raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A convolution sees no pixel), got {input_kernel_size}")
-        groups = in_channels if color_groups is None else color_groups
-        if groups not in (1, in_channels):
-            raise ValueError(
-                f"color_groups must be 1 (channels independent) or in_channels={in_channels} "
-                f"(each channel after the earlier ones), got {color_groups}"
-            )
-        check_color_convention(color_convention)
+        groups = _color_groups(in_channels, color_groups, color_convention)
         min_hidden = 2 * groups * (2 if norm == "layer" else 1)  # the blocks' hidden // 2 maps need every colour
         if hidden < min_hidden:
             raise ValueError(
@@ -139,13 +158,14 @@ class PixelCNN(AutoregressiveModel):
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
             input_kernel_size=input_kernel_size, dilations=dilations, norm=norm, color_groups=groups,
-            color_convention=color_convention,
+            color_convention=color_convention, n_classes=n_classes,
         )
         colour = dict(color_groups=groups, color_convention=color_convention)
         out_channels = self.likelihood.param_channels(in_channels)
         self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A", **colour)
-        self.blocks = nn.Sequential(
-            *(ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, **colour) for d in dilations)
+        self.input_bias = ClassBias(n_classes, hidden)
+        self.blocks = nn.ModuleList(
+            ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, n_classes=n_classes, **colour) for d in dilations
         )
         self.head = nn.Sequential(
             make_norm(norm, hidden, **colour),
@@ -159,8 +179,90 @@ class PixelCNN(AutoregressiveModel):
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        out = self.head(self.blocks(self.input_conv(x)))  # (B, P, H, W), maps in colour-convention order
+        features = self.input_conv(x) + self.input_bias(y)
+        for block in self.blocks:
+            features = block(features, y)
+        out = self.head(features)  # (B, P, H, W), maps in colour-convention order
         return out[:, self.output_order]
+
+
+class GatedPixelCNN(AutoregressiveModel):
+    """The Gated PixelCNN of van den Oord et al. (2016): two stacks, gates, no blind spot.
+
+    A vertical stack reads every row above the current one, a horizontal stack the current row
+    up to the current pixel; a 1x1 link feeds the vertical stack into the horizontal one before
+    its gate. Together they reach every earlier pixel, where a stack of masked k x k convolutions
+    misses a wedge above and to the right. Every layer is a :class:`layers.GatedBlock`: gated
+    units tanh * sigmoid, a residual connection on the horizontal stack and a skip connection to
+    the output. The skips are summed -> ReLU, 1x1, ReLU, 1x1 -> distribution parameters.
+
+    Args:
+        in_channels, levels, likelihood, color_groups, color_convention: as :class:`PixelCNN`; with
+            colour, the horizontal stack and the output head follow the R -> G -> B channel masks.
+        hidden: p, the maps each stack carries (each gate computes 2p and keeps p).
+        n_layers: gated layers after the first (mask A) one.
+        kernel_size: the k x k window of the later layers' stacks (vertical k//2+1 by k,
+            horizontal 1 by k//2+1).
+        input_kernel_size: the window of the first layer (>= 3).
+        dilations: one per later layer (default all 1).
+        skip_channels: maps of the skip connections and the head (default ``2 * hidden``).
+        n_classes: number of classes for conditional generation: each gate gets a learned
+            class-dependent bias (None: unconditional).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        levels: int = 256,
+        hidden: int = 32,
+        n_layers: int = 5,
+        kernel_size: int = 3,
+        input_kernel_size: int = 7,
+        dilations: Sequence[int] | None = None,
+        skip_channels: int | None = None,
+        n_classes: int | None = None,
+        likelihood: Any = None,
+        color_groups: int | None = None,
+        color_convention: ColorConvention = "contiguous",
+    ) -> None:
+        super().__init__(in_channels, levels, likelihood, n_classes)
+        _positive_int("hidden", hidden)
+        _positive_int("n_layers", n_layers)
+        dilations = _dilations(dilations, n_layers)
+        if input_kernel_size < 3:
+            raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 first layer sees no pixel), got {input_kernel_size}")
+        skip_channels = 2 * hidden if skip_channels is None else _positive_int("skip_channels", skip_channels)
+        groups = _color_groups(in_channels, color_groups, color_convention)
+        if min(hidden, skip_channels) < groups:
+            raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
+        self.color_groups, self.color_convention = groups, color_convention
+        self._config = dict(
+            in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
+            input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels,
+            n_classes=n_classes, color_groups=groups, color_convention=color_convention,
+        )
+        common = dict(skip_channels=skip_channels, n_classes=n_classes, color_groups=groups, color_convention=color_convention)
+        self.layers = nn.ModuleList(
+            [GatedBlock(in_channels, hidden, input_kernel_size, "A", residual=False, **common)]
+            + [GatedBlock(hidden, hidden, kernel_size, "B", dilation=d, **common) for d in dilations]
+        )
+        colour = dict(color_groups=groups, color_convention=color_convention)
+        out_channels = self.likelihood.param_channels(in_channels)
+        self.head = nn.Sequential(
+            nn.ReLU(),
+            MaskedConv2d(skip_channels, skip_channels, 1, "B", **colour),
+            nn.ReLU(),
+            MaskedConv2d(skip_channels, out_channels, 1, "B", **colour),
+        )
+        self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        v = h = x
+        skips = 0.0
+        for layer in self.layers:
+            v, h, skip = layer(v, h, y)
+            skips = skips + skip
+        return self.head(skips)[:, self.output_order]
 
 
 class MADE(AutoregressiveModel):
@@ -234,6 +336,7 @@ class IndependentPixels(AutoregressiveModel):
 
 MODELS: dict[str, type[AutoregressiveModel]] = {
     "pixelcnn": PixelCNN,
+    "gated": GatedPixelCNN,
     "made": MADE,
     "independent": IndependentPixels,
 }

@@ -33,6 +33,8 @@ class Profile:
     n_samples: int  # images drawn in sampling demos
     color_dataset: str  # colour images for notebook 03 and later
     color_levels: int  # values per colour sub-pixel
+    gated_hidden: int  # Gated PixelCNN maps per stack (about the PixelCNN's parameters)
+    gated_layers: int  # Gated PixelCNN layers after the first
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,12 +44,12 @@ PROFILES = {
     "quick": Profile(
         name="quick", dataset="mnist-embedded", levels=2, hidden=32, n_layers=4, kernel_size=3,
         epochs=2, batch_size=64, lr=2e-3, train_limit=None, n_samples=8,
-        color_dataset="colored-mnist", color_levels=4,
+        color_dataset="colored-mnist", color_levels=4, gated_hidden=12, gated_layers=4,
     ),
     "full": Profile(
         name="full", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
         epochs=30, batch_size=128, lr=1e-3, train_limit=None, n_samples=32,
-        color_dataset="cifar10", color_levels=256,
+        color_dataset="cifar10", color_levels=256, gated_hidden=64, gated_layers=8,
     ),
 }
 

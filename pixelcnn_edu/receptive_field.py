@@ -9,7 +9,7 @@ a stack of masked convolutions never reaches).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -100,6 +100,55 @@ def channel_receptive_field(
     return torch.stack(rows)
 
 
+def compare_receptive_fields(
+    models: Mapping[str, nn.Module],
+    image_size: Sequence[int],
+    position: Position,
+    *,
+    n_probes: int = 4,
+    seed: int = 0,
+) -> dict[str, torch.Tensor]:
+    """The receptive field (C, H, W) of the same output pixel in several models, by name.
+
+    Every model is probed with the same random images (same ``seed``), so the fields differ
+    only because the architectures do (e.g. a PixelCNN's blind spot against a Gated PixelCNN).
+    """
+    return {
+        name: model_receptive_field(model, image_size, position, n_probes=n_probes, generator=torch.Generator().manual_seed(seed))
+        for name, model in models.items()
+    }
+
+
+def stack_receptive_fields(
+    model: nn.Module,
+    image_size: Sequence[int],
+    position: Position,
+    *,
+    y: torch.Tensor | None = None,
+    n_probes: int = 2,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """(L, 2, H, W): what the vertical (index 0) and horizontal (1) stack of a Gated PixelCNN hold
+    at ``position`` after each of its L layers, measured by autograd.
+
+    The vertical stack grows as a block of rows strictly above the pixel; the horizontal stack
+    adds the row to its left, and through the v -> h link everything the vertical stack holds.
+    ``model`` needs the ``layers`` of :class:`models.GatedPixelCNN`.
+    """
+    i, j = position
+    x = model_inputs(model, n_probes, image_size, generator).requires_grad_(True)
+    v = h = 2.0 * x - 1.0
+    fields = []
+    for layer in model.layers:
+        v, h, _ = layer(v, h, y)
+        per_stack = []
+        for stack in (v, h):
+            (grad,) = torch.autograd.grad(stack[:, :, i, j].sum(), x, retain_graph=True, allow_unused=True)
+            per_stack.append(torch.zeros(x.shape[2:]) if grad is None else grad.abs().sum((0, 1)).detach().cpu())
+        fields.append(torch.stack(per_stack))
+    return torch.stack(fields)
+
+
 def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:
     """(C, H, W): |d log_prob[:, c, i, j] / d x| summed over the batch, for target (c, i, j).
 
@@ -180,15 +229,24 @@ class CausalityReport:
     leaks: number of non-zero gradients at or after their target (0 for an autoregressive model).
     targets_using_past: targets whose log-probability depends on at least one earlier sub-pixel.
     targets_with_past: targets that have an earlier sub-pixel at all (all but the first).
+    missed_past: (target, earlier sub-pixel) pairs with zero gradient: earlier sub-pixels the
+        target never sees. A masked-convolution PixelCNN misses its blind spot here however deep
+        it is; a Gated PixelCNN deep enough for the image misses none.
     """
 
     leaks: int
     targets_using_past: int
     targets_with_past: int
+    missed_past: int = 0
 
     @property
     def causal(self) -> bool:
         return self.leaks == 0
+
+    @property
+    def sees_all_past(self) -> bool:
+        """True if every target depends on every sub-pixel before it (no blind spot, no range limit)."""
+        return self.missed_past == 0
 
 
 def check_causality(
@@ -206,7 +264,7 @@ def check_causality(
     both can be tested.
     """
     x = model_inputs(model, n_probes, image_size, generator)
-    leaks = used = with_past = 0
+    leaks = used = with_past = missed = 0
     c_n = model.in_channels
     for i in range(image_size[0]):
         for j in range(image_size[1]):
@@ -217,4 +275,5 @@ def check_causality(
                 if past.any():
                     with_past += 1
                     used += int((dep[past] != 0).any())
-    return CausalityReport(leaks, used, with_past)
+                    missed += int((dep[past] == 0).sum())
+    return CausalityReport(leaks, used, with_past, missed)

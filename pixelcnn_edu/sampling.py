@@ -43,6 +43,7 @@ class SamplingTrace:
     positions: list of T (c, i, j) positions in the order they were drawn.
     probs: (T, n, levels) the distribution of the sub-pixel drawn at each step.
     values: (T, n) the drawn values in [0, 1].
+    labels: (n,) the class of each image for a conditional model, else None.
     """
 
     frames: torch.Tensor
@@ -50,6 +51,7 @@ class SamplingTrace:
     probs: torch.Tensor
     values: torch.Tensor
     levels: int
+    labels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -140,7 +142,11 @@ def sampling_trace(
     generator: torch.Generator | None = None,
     progress: bool = False,
 ) -> SamplingTrace:
-    """Run the sampling loop and record every step (for ``widgets.SamplingStepper``)."""
+    """Run the sampling loop and record every step (for ``widgets.SamplingStepper``).
+
+    For a class-conditional model pass one label per image, e.g. ``y=torch.arange(10)`` to draw
+    one image of each digit; the trace keeps them, and the stepper offers a class picker.
+    """
     h, w = _image_size(image_size)
     frames = [torch.zeros(n, model.in_channels, h, w)]
     positions, probs, values = [], [], []
@@ -151,7 +157,8 @@ def sampling_trace(
         positions.append(step.position)
         probs.append(step.probs.cpu())
         values.append(step.value.cpu())
-    return SamplingTrace(torch.stack(frames), positions, torch.stack(probs), torch.stack(values), model.levels)
+    labels = None if y is None else y.detach().cpu().clone()
+    return SamplingTrace(torch.stack(frames), positions, torch.stack(probs), torch.stack(values), model.levels, labels)
 
 
 @torch.no_grad()
@@ -181,4 +188,5 @@ def scoring_trace(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | Non
                 positions.append((c, i, j))
                 step_probs.append(probs[:, c, :, i, j].cpu())
                 values.append(x[:, c, i, j].cpu())
-    return SamplingTrace(torch.stack(frames), positions, torch.stack(step_probs), torch.stack(values), model.levels)
+    labels = None if y is None else y.detach().cpu().clone()
+    return SamplingTrace(torch.stack(frames), positions, torch.stack(step_probs), torch.stack(values), model.levels, labels)

@@ -483,8 +483,10 @@ def plot_receptive_fields(
     titles: Sequence[str] | None = None,
     blind_spot: bool = True,
     ncols: int | None = None,
+    title: str | None = None,
 ) -> Figure:
-    """One panel per depth: fields (L, H, W) (or (L, C, H, W)) from ``layerwise_receptive_fields``."""
+    """One panel per field: fields (L, H, W) (or (L, C, H, W)), e.g. one per depth from
+    ``layerwise_receptive_fields`` (the default titles), or one per model."""
     f = _as_tensor(fields, "fields")
     if f.dim() not in (3, 4) or 0 in f.shape:
         raise ValueError(f"fields must have shape (L, H, W) or (L, C, H, W), got {tuple(f.shape)}")
@@ -507,10 +509,38 @@ def plot_receptive_fields(
         ax.set_xlabel(describe_receptive_field(panel, position, short=True), fontsize=8)
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle(f"receptive field of pixel {position}, layer by layer")
+    fig.suptitle(title if title is not None else f"receptive field of pixel {position}, layer by layer")
     _field_legend(fig, present, blind_spot=blind_spot)
     fig.draw_without_rendering()  # settle the layout (figure legend) before Jupyter's tight PNG
     return fig
+
+
+def plot_receptive_field_comparison(
+    fields: Mapping[str, torch.Tensor], position: tuple[int, int], *, title: str | None = None
+) -> Figure:
+    """Side by side: the receptive field of the same pixel in each named model (C, H, W) or (H, W),
+    e.g. from ``receptive_field.compare_receptive_fields``."""
+    if not isinstance(fields, Mapping) or not fields:
+        raise TypeError("fields must be a non-empty mapping {model name: field}")
+    panels = [_as_tensor(f, f"fields[{name!r}]") for name, f in fields.items()]
+    shapes = {tuple(p.shape) for p in panels}
+    if len(shapes) != 1:
+        raise ValueError(f"all fields must have the same shape, got {sorted(shapes)}")
+    text = title if title is not None else f"receptive field of pixel {tuple(position)}, model by model"
+    return plot_receptive_fields(torch.stack(panels), position, titles=list(fields), title=text, ncols=len(panels))
+
+
+def plot_stack_fields(fields: torch.Tensor, position: tuple[int, int], *, title: str | None = None) -> Figure:
+    """A Gated PixelCNN's two stacks layer by layer: fields (L, 2, H, W) from
+    ``receptive_field.stack_receptive_fields``; top row the vertical stack, bottom the horizontal."""
+    f = _as_tensor(fields, "fields")
+    if f.dim() != 4 or f.shape[1] != 2 or 0 in f.shape:
+        raise ValueError(f"fields must have shape (L, 2, H, W), got {tuple(f.shape)}")
+    n = f.shape[0]
+    panels = torch.cat([f[:, 0], f[:, 1]])  # vertical row, then horizontal row
+    titles = [f"vertical, layer {k + 1}" for k in range(n)] + [f"horizontal, layer {k + 1}" for k in range(n)]
+    text = title if title is not None else f"what each stack holds at pixel {tuple(position)}"
+    return plot_receptive_fields(panels, position, titles=titles, ncols=n, title=text)
 
 
 def receptive_field_to_png(

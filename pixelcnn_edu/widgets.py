@@ -47,8 +47,13 @@ class SamplingStepper(ipw.VBox):
     highlighted, and the readout says where, what and how likely, with the running total of
     -log2 p in bits. At t = 0 the canvas is blank and the first sub-pixel is the next one.
 
+    A trace of a class-conditional model (``trace.labels`` set) gets a class picker:
+    ``picker`` (ToggleButtons, one per image, labelled by its class) switches the image shown
+    and keeps the step.
+
     Attributes: ``slider`` (IntSlider 0..T), ``play`` (Play, jslinked to the slider as
-    ``link``), ``image`` and ``chart`` (Image, PNG bytes), ``readout`` (HTML).
+    ``link``), ``image`` and ``chart`` (Image, PNG bytes), ``readout`` (HTML), ``picker``
+    (ToggleButtons or None).
     """
 
     def __init__(
@@ -69,13 +74,9 @@ class SamplingStepper(ipw.VBox):
         if kind not in ("sampled", "scored"):
             raise ValueError(f"kind must be 'sampled' or 'scored', got {kind!r}")
         super().__init__()
-        self.trace, self.index, self.scale, self.kind = trace, index, scale, kind
+        self.trace, self.scale, self.kind = trace, scale, kind
         steps = len(trace)
-        self.levels_drawn = (trace.values[:, index] * (trace.levels - 1)).round().long()  # (T,)
-        self.p_drawn = trace.probs[:, index].gather(1, self.levels_drawn[:, None])[:, 0]  # (T,)
-        self.bits = torch.cumsum(-torch.log2(self.p_drawn.double()), 0)  # (T,) running -log2 p
-        self._images: dict[int, bytes] = {}
-        self._charts: dict[int, bytes] = {}
+        self._select(index)
 
         self.slider = ipw.IntSlider(value=0, min=0, max=steps, description="step", layout=ipw.Layout(width="480px"))
         self.play = ipw.Play(value=0, min=0, max=steps, interval=150, description="play")
@@ -86,8 +87,27 @@ class SamplingStepper(ipw.VBox):
         self.slider.observe(self._on_step, names="value")
         self.chart.layout.margin = "0 0 0 16px"
         top_aligned = ipw.Layout(align_items="flex-start")  # keep the image at its own size, not stretched
-        self.children = [ipw.HBox([self.play, self.slider]), ipw.HBox([self.image, self.chart], layout=top_aligned), self.readout]
+        self.picker = None
+        controls = [ipw.HBox([self.play, self.slider])]
+        if trace.labels is not None:
+            options = [(f"{int(label)}", k) for k, label in enumerate(trace.labels)]
+            self.picker = ipw.ToggleButtons(
+                options=options, value=index, description="class", style={"button_width": "36px"}
+            )
+            self.picker.observe(self._on_pick, names="value")
+            controls.insert(0, self.picker)
+        self.children = [*controls, ipw.HBox([self.image, self.chart], layout=top_aligned), self.readout]
         self._render(0)
+
+    def _select(self, index: int) -> None:
+        """Show image ``index`` of the trace: its drawn levels, their probabilities, running bits."""
+        trace = self.trace
+        self.index = index
+        self.levels_drawn = (trace.values[:, index] * (trace.levels - 1)).round().long()  # (T,)
+        self.p_drawn = trace.probs[:, index].gather(1, self.levels_drawn[:, None])[:, 0]  # (T,)
+        self.bits = torch.cumsum(-torch.log2(self.p_drawn.double()), 0)  # (T,) running -log2 p
+        self._images: dict[int, bytes] = {}
+        self._charts: dict[int, bytes] = {}
 
     def __repr__(self) -> str:  # short: Jupyter shows it as text/plain beside the widget view
         n, c, h, w = self.trace.frames.shape[1:]
@@ -123,15 +143,16 @@ class SamplingStepper(ipw.VBox):
     def readout_text(self, t: int) -> str:
         """The readout line at slider value ``t``."""
         steps = len(self.trace)
+        label = "" if self.trace.labels is None else f"class {int(self.trace.labels[self.index])} · "
         if t == 0:
-            return f"step 0/{steps} · blank canvas · next: {self._where(0)}"
+            return f"{label}step 0/{steps} · blank canvas · next: {self._where(0)}"
         step = t - 1
         level, p = int(self.levels_drawn[step]), float(self.p_drawn[step])
         verb = f"drew {level} with" if self.kind == "sampled" else f"true value {level} had"
         bits = -math.log2(p) if p > 0 else math.inf
         total = float(self.bits[step])
         return (
-            f"step {t}/{steps} · {self._where(step)} · {verb} p = {_probability_text(p)}"
+            f"{label}step {t}/{steps} · {self._where(step)} · {verb} p = {_probability_text(p)}"
             f" · −log₂ p = {bits:.2f} bits · total {total:.2f} bits"
         )
 
@@ -142,6 +163,10 @@ class SamplingStepper(ipw.VBox):
 
     def _on_step(self, change: dict) -> None:
         self._render(change["new"])
+
+    def _on_pick(self, change: dict) -> None:
+        self._select(change["new"])
+        self._render(self.slider.value)
 
 
 def _legend_html() -> str:

@@ -76,3 +76,45 @@ def test_help_for_every_command(command):
     )
     assert result.returncode == 0, result.stderr
     assert "usage: python -m pixelcnn_edu" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def gated_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "gated.pt"
+    code = cli.main([
+        "train", "--model", "gated", "--conditional", "--profile", "quick", "--levels", "2", "--hidden", "4",
+        "--n-layers", "1", "--epochs", "1", "--train-limit", "64", "--batch-size", "32", "--out", str(path), "--no-progress",
+    ])
+    assert code == 0
+    return path
+
+
+def test_train_a_conditional_gated_model(gated_checkpoint):
+    state = train.load_checkpoint(gated_checkpoint)
+    assert state["name"] == "gated" and state["config"]["n_classes"] == 10 and state["config"]["hidden"] == 4
+
+
+@pytest.mark.parametrize("extra, first_labels", [([], [0, 1, 2]), (["--label", "7"], [7, 7, 7])])
+def test_sample_a_conditional_model(gated_checkpoint, tmp_path, capsys, monkeypatch, extra, first_labels):
+    seen = {}
+    real_sample = cli.sampling.sample
+
+    def spy(model, n, image_size, **kwargs):
+        seen["y"] = kwargs["y"]
+        return real_sample(model, n, (2, 2), **kwargs)  # tiny images keep the test fast
+
+    monkeypatch.setattr(cli.sampling, "sample", spy)
+    out = tmp_path / "grid.png"
+    assert cli.main(["sample", str(gated_checkpoint), "--n", "3", "--out", str(out), "--no-progress", *extra]) == 0
+    assert seen["y"].tolist() == first_labels and out.exists()
+
+
+def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
+    assert cli.main(["sample", str(gated_checkpoint), "--n", "2", "--label", "12", "--out", str(tmp_path / "a.png")]) == 2
+    assert "y must lie in [0, 9]" in capsys.readouterr().err
+    assert cli.main(["sample", str(checkpoint), "--label", "1", "--out", str(tmp_path / "b.png")]) == 2
+    assert "unconditional" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "made", "--conditional", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 2
+    assert "--conditional works with --model pixelcnn or gated" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
+    assert "--norm is a PixelCNN option" in capsys.readouterr().err

@@ -380,3 +380,56 @@ def test_output_order_unanswered_and_bad_settings():
         exercises.check_output_order(None, levels=1)
     with pytest.raises(ValueError, match="color_convention"):
         exercises.check_output_order(None, convention="thirds")
+
+
+# --- 04 Gated PixelCNN -------------------------------------------------------------------------
+
+
+def test_stack_masks_check():
+    from pixelcnn_edu import masks
+
+    assert run(exercises.check_stack_masks, masks.stack_mask)[0] is True
+    ok, out = run(exercises.check_stack_masks, lambda k, s, t: masks.stack_mask(k, s, "B"))
+    assert ok is False and "my_stack_mask(3, 'vertical', 'A')" in out and "whole rows" in out
+    ok, out = run(exercises.check_stack_masks, lambda k, s, t: masks.spatial_mask(k, t))
+    assert ok is False and "differs" in out
+    assert "raised ZeroDivisionError" in run(exercises.check_stack_masks, lambda k, s, t: 1 / 0)[1]
+    assert run(exercises.check_stack_masks, None)[1].startswith("Not answered yet:")
+    assert "expected a function" in run(exercises.check_stack_masks, 3)[1]
+
+
+def test_gate_check():
+    ok, out = run(exercises.check_gate, lambda x: torch.tanh(x[:, : x.shape[1] // 2]) * torch.sigmoid(x[:, x.shape[1] // 2 :]))
+    assert ok is True
+    ok, out = run(exercises.check_gate, lambda x: torch.sigmoid(x[:, : x.shape[1] // 2]) * torch.tanh(x[:, x.shape[1] // 2 :]))
+    assert ok is False and "swapped" in out
+    ok, out = run(exercises.check_gate, torch.tanh)
+    assert ok is False and "half the channels" in out
+    ok, out = run(exercises.check_gate, lambda x: torch.tanh(x[:, ::2]) * torch.sigmoid(x[:, 1::2]))
+    assert ok is False and "values differ" in out
+    assert run(exercises.check_gate, None)[1].startswith("Not answered yet:")
+
+
+def test_layers_to_reach_matches_autograd():
+    """The check's count is the depth at which autograd first sees (i - 1, W - 1) from (i, 0)."""
+    from pixelcnn_edu import models
+    from pixelcnn_edu import receptive_field as rf
+
+    def reaches(n_layers: int) -> bool:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = models.GatedPixelCNN(1, 2, hidden=4, n_layers=n_layers, input_kernel_size=5, kernel_size=5)
+        x = rf.model_inputs(model, 2, (3, 9), torch.Generator().manual_seed(0))
+        return bool(rf.log_prob_dependencies(model, x, (0, 2, 0))[0, 1, 8] != 0)
+
+    assert run(exercises.check_layers_to_reach, 3, width=9, input_kernel_size=5, kernel_size=5)[0] is True
+    assert not reaches(2) and reaches(3)
+    assert run(exercises.check_layers_to_reach, 24)[0] is True  # 28 wide, 7x7 then 3x3
+    ok, out = run(exercises.check_layers_to_reach, 27)
+    assert ok is False and "too many" in out
+    ok, out = run(exercises.check_layers_to_reach, 8)
+    assert ok is False and "too few" in out
+    assert "whole number" in run(exercises.check_layers_to_reach, 2.5)[1]
+    assert run(exercises.check_layers_to_reach, None)[1].startswith("Not answered yet:")
+    with pytest.raises(ValueError):
+        exercises.check_layers_to_reach(3, kernel_size=1)

@@ -14,6 +14,8 @@ from pixelcnn_edu import likelihoods, models
 TINY: dict[str, tuple[type[models.AutoregressiveModel], dict[str, Any]]] = {
     "pixelcnn": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=24, n_layers=2, kernel_size=5,
                                        input_kernel_size=3, dilations=[1, 2], norm="layer")),
+    "gated": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=2, kernel_size=5,
+                                         input_kernel_size=3, dilations=[1, 2], skip_channels=9)),
     "made": (models.MADE, dict(in_channels=3, levels=4, image_size=(5, 6), hidden=[16, 12])),
     "independent": (models.IndependentPixels, dict(in_channels=3, levels=4, image_size=(5, 6))),
 }
@@ -60,10 +62,10 @@ def test_config_rebuilds_an_identical_model(name: str, make_model, make_images: 
 
 def test_config_records_every_pixelcnn_argument() -> None:
     model = models.PixelCNN(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
-                            dilations=(1, 2, 3), norm="batch", color_convention="interleaved")
+                            dilations=(1, 2, 3), norm="batch", color_convention="interleaved", n_classes=10)
     assert model.config() == dict(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
                                   dilations=[1, 2, 3], norm="batch", color_groups=3, color_convention="interleaved",
-                                  likelihood={"name": "categorical", "levels": 4})
+                                  n_classes=10, likelihood={"name": "categorical", "levels": 4})
 
 
 def test_likelihood_may_be_given_as_object_or_config() -> None:
@@ -149,8 +151,8 @@ def test_model_name_and_from_config_errors() -> None:
 
     with pytest.raises(ValueError, match="Unregistered is not a registered model"):
         models.model_name(Unregistered(hidden=8, n_layers=1))
-    with pytest.raises(ValueError, match="unknown model 'gated'.*'made'"):
-        models.from_config("gated", {})
+    with pytest.raises(ValueError, match="unknown model 'pixelsnail'.*'gated'.*'made'"):
+        models.from_config("pixelsnail", {})
 
 
 def test_pixelcnn_rejects_a_first_layer_that_sees_nothing() -> None:

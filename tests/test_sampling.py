@@ -66,6 +66,8 @@ TINY_MODELS: dict[str, tuple[type, dict[str, Any], tuple[int, int]]] = {
     "made-2x2-binary": (models.MADE, dict(in_channels=1, levels=2, image_size=(2, 2), hidden=[8]), (2, 2)),
     "pixelcnn-2x2-binary": (models.PixelCNN, dict(in_channels=1, levels=2, hidden=8, n_layers=1,
                                                   kernel_size=3, input_kernel_size=3), (2, 2)),
+    "gated-2x2-binary": (models.GatedPixelCNN, dict(in_channels=1, levels=2, hidden=4, n_layers=1, skip_channels=4,
+                                                    kernel_size=3, input_kernel_size=3), (2, 2)),
     "made-rgb-1x2-levels3": (models.MADE, dict(in_channels=2, levels=3, image_size=(1, 2), hidden=[8]), (1, 2)),
 }
 
@@ -195,3 +197,19 @@ def test_scoring_trace_sums_to_log_prob(make_pixelcnn, make_images) -> None:
     assert log_p.sum().item() == pytest.approx(expected.sum().item(), abs=1e-4)
     assert torch.equal(trace.frames[-1], x)
     assert trace.positions[:4] == [(0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 0, 1)]
+
+
+def test_conditional_sampling_needs_one_label_per_image_and_keeps_them() -> None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = models.GatedPixelCNN(levels=2, hidden=4, n_layers=1, input_kernel_size=3, n_classes=10)
+    with pytest.raises(ValueError, match="pass labels y"):
+        sampling.sample(model, 2, (3, 3))
+    with pytest.raises(ValueError, match=r"y must have shape \(2,\)"):
+        sampling.sample(model, 2, (3, 3), y=torch.tensor([1]))
+    y = torch.tensor([3, 8])
+    trace = sampling.sampling_trace(model, 2, (3, 3), y=y, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(trace.labels, y)
+    images = sampling.sample(model, 2, (3, 3), y=y, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(images, trace.frames[-1])
+    assert sampling.sampling_trace(models.PixelCNN(hidden=8, n_layers=1), 1, (2, 2)).labels is None

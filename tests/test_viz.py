@@ -336,3 +336,35 @@ def test_plot_history_bad_input() -> None:
         viz.plot_history(train.History())
     with pytest.raises(TypeError, match="train.History or a dict"):
         viz.plot_history([0.5, 0.4])
+
+
+def test_receptive_field_comparison_has_a_panel_per_model() -> None:
+    stack = receptive_field.masked_conv_stack(3)
+    field = receptive_field.layerwise_receptive_fields(stack, (6, 6), (4, 3))[-1]
+    full = torch.zeros(6, 6)
+    full[:4] = 1
+    full[4, :3] = 1
+    fig = viz.plot_receptive_field_comparison({"masked stack": field, "two stacks": full}, (4, 3))
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["masked stack", "two stacks"]
+    assert "blind 0" in panels[1].get_xlabel() and "blind 0" not in panels[0].get_xlabel()
+    assert fig._suptitle.get_text() == "receptive field of pixel (4, 3), model by model"
+
+
+def test_receptive_field_comparison_bad_input() -> None:
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        viz.plot_receptive_field_comparison({}, (1, 1))
+    with pytest.raises(ValueError, match="same shape"):
+        viz.plot_receptive_field_comparison({"a": torch.ones(4, 4), "b": torch.ones(5, 5)}, (1, 1))
+
+
+def test_stack_fields_figure_rows_are_the_two_stacks() -> None:
+    fields = torch.zeros(2, 2, 5, 5)
+    fields[:, 0, :2] = 1
+    fields[:, 1, :2] = 1
+    fields[:, 1, 2, :2] = 1
+    fig = viz.plot_stack_fields(fields, (2, 2))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["vertical, layer 1", "vertical, layer 2", "horizontal, layer 1", "horizontal, layer 2"]
+    with pytest.raises(ValueError, match=r"\(L, 2, H, W\)"):
+        viz.plot_stack_fields(torch.zeros(2, 3, 5, 5), (2, 2))

@@ -145,3 +145,30 @@ def test_explorer_bad_arguments() -> None:
         widgets.ReceptiveFieldExplorer(torch.nn.Sequential(torch.nn.Conv2d(3, 1, 3)))
     with pytest.raises(ValueError, match="image_size"):
         widgets.ReceptiveFieldExplorer(image_size=(0, 4))
+
+
+@pytest.fixture(scope="module")
+def conditional_trace() -> sampling.SamplingTrace:
+    """Three 3x3 binary images of a class-conditional gated model, labels 4, 0, 7."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = models.GatedPixelCNN(levels=2, hidden=4, n_layers=1, input_kernel_size=3, n_classes=10)
+    return sampling.sampling_trace(model, 3, (3, 3), y=torch.tensor([4, 0, 7]), generator=torch.Generator().manual_seed(0))
+
+
+def test_stepper_has_no_class_picker_without_labels(stepper: widgets.SamplingStepper) -> None:
+    assert stepper.picker is None and "class" not in stepper.readout.value
+
+
+def test_class_picker_switches_the_image_and_keeps_the_step(conditional_trace: sampling.SamplingTrace) -> None:
+    stepper = widgets.SamplingStepper(conditional_trace, index=0, scale=4)
+    assert stepper.picker is not None and stepper.picker in stepper.children
+    assert [label for label, _ in stepper.picker.options] == ["4", "0", "7"]
+    stepper.slider.value = 5
+    assert stepper.readout.value.startswith("class 4 · step 5/9")
+    stepper.picker.value = 2  # the button labelled "7"
+    assert stepper.index == 2 and stepper.slider.value == 5
+    assert stepper.readout.value.startswith("class 7 · step 5/9")
+    assert stepper.image.value == viz.image_to_png(conditional_trace.frames[5, 2], scale=4, highlight=conditional_trace.positions[4][1:])
+    drawn = int(round(float(conditional_trace.values[4, 2])))
+    assert stepper.levels_drawn[4] == drawn
