@@ -1,4 +1,4 @@
-"""Training throughput (images/s) and sampling time of the PixelCNN configurations the course uses.
+"""Training throughput (images/s) and sampling time of the PixelCNN and Gated PixelCNN configurations the course uses.
 
     python benchmarks/train_throughput.py [--device cuda] [--steps 20]
 
@@ -16,9 +16,11 @@ import torch
 from pixelcnn_edu import data, likelihoods, models, profiles, sampling
 
 CONFIGS = {
-    "quick profile": dict(hidden=32, n_layers=4, kernel_size=3),
-    "shipped checkpoint": dict(hidden=48, n_layers=5, kernel_size=3, dilations=[1, 2, 1, 3, 1]),
-    "seed 000 size": dict(hidden=64, n_layers=5, kernel_size=7),
+    "quick profile": (models.PixelCNN, dict(hidden=32, n_layers=4, kernel_size=3)),
+    "shipped checkpoint": (models.PixelCNN, dict(hidden=48, n_layers=5, kernel_size=3, dilations=[1, 2, 1, 3, 1])),
+    "seed 000 size": (models.PixelCNN, dict(hidden=64, n_layers=5, kernel_size=7)),
+    "gated, quick profile": (models.GatedPixelCNN, dict(hidden=12, n_layers=4, kernel_size=3)),
+    "gated, shipped": (models.GatedPixelCNN, dict(hidden=16, n_layers=6, kernel_size=3, dilations=[1, 2, 1, 3, 1, 2])),
 }
 
 
@@ -48,9 +50,9 @@ def main() -> None:
     device = torch.device(args.device) if args.device else profiles.default_device()
     x = data.load_dataset("mnist-embedded", "train", levels=2).images[: args.batch_size].to(device)
     print(f"device {device.type}, {torch.get_num_threads()} threads, batch {args.batch_size}")
-    for name, config in CONFIGS.items():
+    for name, (cls, config) in CONFIGS.items():
         torch.manual_seed(0)
-        model = models.PixelCNN(levels=2, **config).to(device)
+        model = cls(levels=2, **config).to(device)
         n_params = sum(p.numel() for p in model.parameters())
         ips = images_per_second(model, x, args.steps)
         start = time.perf_counter()
