@@ -6,7 +6,12 @@ log-probabilities (B, C, H, W) and draws samples. Every likelihood offers
 * ``param_channels(in_channels) -> P``: how many output maps the model must produce;
 * ``log_prob(params, x) -> (B, C, H, W)`` in nats;
 * ``sample(params, temperature=1.0, generator=None) -> (B, C, H, W)`` in [0, 1] on the level grid;
-* ``probs(params) -> (B, C, levels, H, W)``: the distribution over levels (for plots and widgets);
+* ``probs(params, temperature=1.0, x=None) -> (B, C, levels, H, W)``: the distribution of every
+  sub-pixel over the levels given the earlier channels of its pixel, read from ``x`` by a likelihood
+  that couples channels (for the sampler, plots and widgets);
+* ``couples_channels``: False if each channel is scored from its own slice of the parameters (the
+  model must then order the channels with R -> G -> B masks), True if the likelihood itself models the
+  channels of a pixel jointly (the model must then hide the whole current pixel);
 * ``config()`` and ``likelihoods.from_config(cfg)`` so checkpoints can rebuild it.
 """
 
@@ -29,6 +34,7 @@ class Categorical:
     """
 
     name = "categorical"
+    couples_channels = False
 
     def __init__(self, levels: int = 256) -> None:
         self.levels = check_levels(levels)
@@ -53,8 +59,11 @@ class Categorical:
         b, p, h, w = params.shape
         return params.view(b, p // self.levels, self.levels, h, w)
 
-    def probs(self, params: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-        """Probabilities of every level, (B, C, levels, H, W); each sums to 1 over dim 2."""
+    def probs(self, params: torch.Tensor, temperature: float = 1.0, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Probabilities of every level, (B, C, levels, H, W); each sums to 1 over dim 2.
+
+        ``x`` is not needed: each channel's logits already hold everything it conditions on.
+        """
         return F.softmax(self.logits(params) / _check_temperature(temperature), dim=2)
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -75,6 +84,216 @@ class Categorical:
         index = torch.multinomial(flat, 1, generator=generator)
         shape = probs.movedim(2, -1).shape[:-1]
         return index.view(shape).to(params.dtype) / (self.levels - 1)
+
+
+class DiscretizedLogisticMixture:
+    """A mixture of ``n_mix`` logistic distributions per sub-pixel, discretised into ``levels`` bins
+    (PixelCNN++, Salimans et al. 2017).
+
+    Values live on [-1, 1] (``2x - 1``), cut into bins of width 2 / (levels - 1) centred on the levels.
+    A component with mean mu and scale s gives level k the logistic mass of its bin,
+    sigmoid((upper - mu) / s) - sigmoid((lower - mu) / s). The lowest bin takes all the mass below it
+    and the highest all the mass above it, so the probabilities of the levels sum to exactly 1.
+    Everything is computed in log space without subtracting two probabilities:
+    log(sigmoid(a) - sigmoid(b)) = a + log(-expm1(b - a)) - softplus(a) - softplus(b), with
+    b - a = -bin width / s taken exactly, and log-scales kept smoothly within
+    [``log_scale_min``, ``log_scale_max``].
+
+    ``coupled=True`` (PixelCNN++): one set of mixture weights per pixel, shared by its channels; the
+    mean of channel c is shifted by tanh-squashed coefficients times the current values of the
+    channels before it (G by alpha * R, B by beta * R + gamma * G). ``log_prob`` still returns the
+    per-sub-pixel conditionals log p(x_c | x_<c, earlier pixels), as differences of cumulative
+    log-sum-exps over the components. ``coupled=False``: an independent mixture per channel.
+
+    Parameter layout, M = n_mix, C channels. Coupled: M mixture logits, then C*M means, C*M
+    log-scales and C(C-1)/2*M coefficients (10 M for RGB, 3 M for grey). Uncoupled: one block of
+    (M logits, M means, M log-scales) per channel, R's block first.
+    """
+
+    name = "logistic_mixture"
+
+    def __init__(
+        self,
+        n_mix: int = 10,
+        levels: int = 256,
+        coupled: bool = True,
+        log_scale_min: float = -7.0,
+        log_scale_max: float = 5.0,
+    ) -> None:
+        if isinstance(n_mix, bool) or not isinstance(n_mix, int) or n_mix < 1:
+            raise ValueError(f"n_mix must be an int >= 1 (the number of logistic components), got {n_mix!r}")
+        if not log_scale_min < log_scale_max:
+            raise ValueError(f"log_scale_min must be below log_scale_max, got {log_scale_min} and {log_scale_max}")
+        self.levels = check_levels(levels)
+        self.n_mix, self.coupled = n_mix, bool(coupled)
+        self.log_scale_min, self.log_scale_max = float(log_scale_min), float(log_scale_max)
+
+    @property
+    def couples_channels(self) -> bool:
+        """True when the channels of a pixel share mixture weights and shift each other's means."""
+        return self.coupled
+
+    def __repr__(self) -> str:
+        return f"DiscretizedLogisticMixture(n_mix={self.n_mix}, levels={self.levels}, coupled={self.coupled})"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "n_mix": self.n_mix, "levels": self.levels, "coupled": self.coupled,
+            "log_scale_min": self.log_scale_min, "log_scale_max": self.log_scale_max,
+        }
+
+    def param_channels(self, in_channels: int) -> int:
+        """Output maps the model needs for ``in_channels`` image channels (see the class docstring)."""
+        c = in_channels
+        return self.n_mix * (1 + 2 * c + c * (c - 1) // 2) if self.coupled else 3 * self.n_mix * c
+
+    def _channels(self, params: torch.Tensor) -> int:
+        if params.dim() != 4:
+            raise ValueError(f"params must have shape (B, P, H, W), got {tuple(params.shape)}")
+        for c in range(1, params.shape[1] + 1):
+            if self.param_channels(c) == params.shape[1]:
+                return c
+        expected = ", ".join(f"{self.param_channels(c)} for {c}" for c in (1, 2, 3))
+        raise ValueError(
+            f"params have {params.shape[1]} channels, which fits no image for {self!r}; expected {expected} image channel(s)"
+        )
+
+    def split(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(logits, means, log_scales, coefficients) from params (B, P, H, W).
+
+        logits (B, 1 or C, M, H, W); means and bounded log_scales (B, C, M, H, W); coefficients
+        (B, C(C-1)/2, M, H, W) in (-1, 1), or None without coupling.
+        """
+        c, m = self._channels(params), self.n_mix
+        b, _, h, w = params.shape
+        if self.coupled:
+            logits = params[:, :m].view(b, 1, m, h, w)
+            means = params[:, m : m + c * m].view(b, c, m, h, w)
+            raw_scales = params[:, m + c * m : m + 2 * c * m].view(b, c, m, h, w)
+            coeffs = torch.tanh(params[:, m + 2 * c * m :].reshape(b, c * (c - 1) // 2, m, h, w))
+        else:
+            blocks = params.view(b, c, 3, m, h, w)
+            logits, means, raw_scales, coeffs = blocks[:, :, 0], blocks[:, :, 1], blocks[:, :, 2], None
+        low, high = self.log_scale_min, self.log_scale_max
+        log_scales = high - F.softplus(high - (low + F.softplus(raw_scales - low)))  # smooth clamp to [low, high]
+        return logits, means, log_scales, coeffs
+
+    def _shifted_means(self, means: torch.Tensor, coeffs: torch.Tensor | None, values: torch.Tensor) -> torch.Tensor:
+        """Means (B, C, M, H, W) with channel c shifted by its coefficients times the values (B, C, H, W)
+        in [-1, 1] of the channels before it."""
+        if coeffs is None or means.shape[1] == 1:
+            return means
+        shifted, pair = [means[:, 0]], 0
+        for c in range(1, means.shape[1]):
+            mean = means[:, c]
+            for earlier in range(c):
+                mean = mean + coeffs[:, pair] * values[:, earlier, None]
+                pair += 1
+            shifted.append(mean)
+        return torch.stack(shifted, 1)
+
+    def log_bin_mass(self, level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+        """log P(level) of one logistic component, edge bins included; broadcasts its arguments.
+
+        ``level`` holds integer levels 0..levels-1, ``mean`` and ``log_scale`` live on [-1, 1]'s scale.
+        """
+        half = 1.0 / (self.levels - 1)
+        centre = level.to(mean.dtype) * (2 * half) - 1.0
+        inv_scale = torch.exp(-log_scale)
+        upper = (centre + half - mean) * inv_scale  # a: the bin's upper edge in standard units
+        lower = (centre - half - mean) * inv_scale  # b: its lower edge
+        inside = upper + torch.log(-torch.expm1(-2 * half * inv_scale)) - F.softplus(upper) - F.softplus(lower)
+        lowest = -F.softplus(-upper)  # log sigmoid(a): all the mass below the upper edge
+        highest = -F.softplus(lower)  # log (1 - sigmoid(b)): all the mass above the lower edge
+        return torch.where(level == 0, lowest, torch.where(level == self.levels - 1, highest, inside))
+
+    def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_c | x_<c in the pixel, earlier pixels) per sub-pixel in nats, (B, C, H, W)."""
+        logits, means, log_scales, coeffs = self.split(params)
+        if x.shape != means.shape[:2] + means.shape[3:]:
+            raise ValueError(f"x has shape {tuple(x.shape)} but params describe {tuple(means.shape[:2] + means.shape[3:])}")
+        index = to_level_index(x, self.levels)  # the scored values, as levels (no gradient)
+        means = self._shifted_means(means, coeffs, 2 * x - 1)  # earlier channels enter with their gradient
+        log_mass = self.log_bin_mass(index[:, :, None], means, log_scales)  # (B, C, M, H, W)
+        return torch.logsumexp(self._posterior(logits, log_mass) + log_mass, dim=2)
+
+    def _posterior(self, logits: torch.Tensor, log_mass: torch.Tensor) -> torch.Tensor:
+        """log weights of the components for channel c given the pixel's channels before it, (B, C, M, H, W).
+
+        Without coupling these are the mixture weights. With coupling, the weight of component m for
+        channel c is proportional to pi_m * P_m(x_1) ... P_m(x_(c-1)), from the log masses (B, C, M, H, W)
+        of the observed values. Then log p(x_c | x_<c) = logsumexp_m(posterior + log P_m(x_c)), which is
+        the difference of the cumulative log-sum-exps log p(x_1..x_c) - log p(x_1..x_(c-1)), computed
+        after normalising so that no two large numbers are subtracted.
+        """
+        log_weights = F.log_softmax(logits, dim=2)
+        if not self.coupled:
+            return log_weights
+        earlier = F.pad(torch.cumsum(log_mass, dim=1)[:, :-1], (0, 0, 0, 0, 0, 0, 1, 0))  # sum over channels before c
+        return F.log_softmax(log_weights + earlier, dim=2)
+
+    def probs(self, params: torch.Tensor, temperature: float = 1.0, x: torch.Tensor | None = None) -> torch.Tensor:
+        """p(x_c = k | x_<c, earlier pixels) for every level k, (B, C, levels, H, W), summing to 1 over k.
+
+        With coupling, channel c's distribution depends on the current values of the channels before
+        it, read from ``x`` (B, C, H, W); only those channels of ``x`` are used. ``temperature`` T
+        reshapes each distribution to p^(1/T), renormalised.
+        """
+        return F.softmax(self.level_log_probs(params, x) / _check_temperature(temperature), dim=2)
+
+    def level_log_probs(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x_c = k | x_<c, earlier pixels) for every level k, (B, C, levels, H, W), computed
+        directly (not renormalised): their log-sum-exp over the levels is 0 up to rounding."""
+        logits, means, log_scales, coeffs = self.split(params)
+        b, c, m, h, w = means.shape
+        if self.coupled and c > 1:
+            if x is None:
+                raise ValueError("a coupled mixture needs x: G's and B's distributions depend on the current R (and G)")
+            if x.shape != (b, c, h, w):
+                raise ValueError(f"x must have shape {(b, c, h, w)}, got {tuple(x.shape)}")
+            means = self._shifted_means(means, coeffs, 2 * x - 1)
+        levels = torch.arange(self.levels, device=params.device).view(1, 1, 1, -1, 1, 1)
+        log_mass = self.log_bin_mass(levels, means[:, :, :, None], log_scales[:, :, :, None])  # (B, C, M, L, H, W)
+        if self.coupled and c > 1:  # component weights given the earlier channels' actual values
+            actual = self.log_bin_mass(to_level_index(x, self.levels)[:, :, None], means, log_scales)  # (B, C, M, H, W)
+            posterior = self._posterior(logits, actual)
+        else:
+            posterior = F.log_softmax(logits, dim=2)
+        return torch.logsumexp(posterior[:, :, :, None] + log_mass, dim=2)  # (B, C, L, H, W)
+
+    def sample(
+        self, params: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Draw every pixel at once, (B, C, H, W) in [0, 1] on the level grid.
+
+        A component by a categorical draw from the mixture weights, then for R, G, B in turn an
+        inverse-CDF logistic draw mu + s * log(u / (1 - u)) (with G's and B's means shifted by the
+        values just drawn), clamped to [-1, 1] and snapped to the nearest level: exactly the
+        distribution that ``log_prob`` scores. ``sampling.sample`` handles temperatures.
+        """
+        if temperature != 1.0:
+            raise ValueError("DiscretizedLogisticMixture.sample draws at temperature 1; use sampling.sample(..., temperature=T)")
+        logits, means, log_scales, coeffs = self.split(params)
+        b, c, m, h, w = means.shape
+        flat = F.softmax(logits, dim=2).movedim(2, -1).reshape(-1, m)  # (B*G*H*W, M), G = 1 or C
+        component = torch.multinomial(flat, 1, generator=generator).view(b, logits.shape[1], 1, h, w)
+        component = component.expand(b, c, 1, h, w)
+        pick = lambda t: t.gather(2, component).squeeze(2)  # noqa: E731  (B, C, H, W) of the drawn component
+        mean, log_scale = pick(means), pick(log_scales)
+        coeff = None if coeffs is None else coeffs.gather(2, component[:, :1].expand(-1, coeffs.shape[1], -1, -1, -1)).squeeze(2)
+        u = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype).clamp(1e-5, 1 - 1e-5)
+        noise = torch.log(u) - torch.log1p(-u)  # a standard logistic draw
+        values = torch.zeros_like(mean)
+        for channel in range(c):
+            mu = mean[:, channel]
+            if coeff is not None and channel > 0:
+                first = channel * (channel - 1) // 2  # index of this channel's first coefficient
+                for earlier in range(channel):
+                    mu = mu + coeff[:, first + earlier] * values[:, earlier]
+            y = (mu + torch.exp(log_scale[:, channel]) * noise[:, channel]).clamp(-1.0, 1.0)
+            level = ((y + 1) / 2 * (self.levels - 1)).round()
+            values[:, channel] = level * 2 / (self.levels - 1) - 1
+        return (values + 1) / 2
 
 
 def _check_temperature(temperature: float) -> float:
@@ -99,7 +318,7 @@ def bits_per_dim(log_prob: torch.Tensor) -> torch.Tensor:
     return -log_prob.sum((1, 2, 3)).mean() / (log_prob[0].numel() * math.log(2))
 
 
-_LIKELIHOODS = {Categorical.name: Categorical}
+_LIKELIHOODS = {Categorical.name: Categorical, DiscretizedLogisticMixture.name: DiscretizedLogisticMixture}
 
 
 def from_config(config: dict[str, Any]):

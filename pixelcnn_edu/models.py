@@ -40,8 +40,21 @@ def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
     return dilations
 
 
-def _color_groups(in_channels: int, color_groups: int | None, convention: str) -> int:
-    """Validate ``color_groups`` (None -> one group per channel, R -> G -> B) and the convention."""
+def _color_groups(in_channels: int, color_groups: int | None, convention: str, likelihood: Any) -> int:
+    """Validate ``color_groups`` (None -> one group per channel, R -> G -> B) and the convention.
+
+    A likelihood that couples the channels of a pixel (PixelCNN++'s mixture) orders them itself, so
+    every parameter of a pixel must come from earlier pixels only: one colour group, whose mask A
+    hides the whole current pixel.
+    """
+    if likelihood.couples_channels:
+        if color_groups not in (None, 1):
+            raise ValueError(
+                f"{likelihood!r} couples the channels of a pixel itself, so the masks must hide the whole "
+                f"current pixel: use color_groups=1 (or None), got {color_groups}"
+            )
+        check_color_convention(convention)
+        return 1
     groups = in_channels if color_groups is None else color_groups
     if groups not in (1, in_channels):
         raise ValueError(
@@ -147,7 +160,7 @@ class PixelCNN(AutoregressiveModel):
         make_norm(norm, 2)  # validates the name early
         if input_kernel_size < 3:
             raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A convolution sees no pixel), got {input_kernel_size}")
-        groups = _color_groups(in_channels, color_groups, color_convention)
+        groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         min_hidden = 2 * groups * (2 if norm == "layer" else 1)  # the blocks' hidden // 2 maps need every colour
         if hidden < min_hidden:
             raise ValueError(
@@ -232,7 +245,7 @@ class GatedPixelCNN(AutoregressiveModel):
         if input_kernel_size < 3:
             raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 first layer sees no pixel), got {input_kernel_size}")
         skip_channels = 2 * hidden if skip_channels is None else _positive_int("skip_channels", skip_channels)
-        groups = _color_groups(in_channels, color_groups, color_convention)
+        groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         if min(hidden, skip_channels) < groups:
             raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
         self.color_groups, self.color_convention = groups, color_convention

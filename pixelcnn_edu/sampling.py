@@ -97,7 +97,8 @@ def sample_steps(
             for j in range(w):
                 for c in range(c_in):
                     params = model(canvas, y)[:, :, i : i + 1, j : j + 1]  # (n, P, 1, 1)
-                    probs = model.likelihood.probs(params, temperature)[:, c, :, 0, 0]  # (n, levels)
+                    pixel = canvas[:, :, i : i + 1, j : j + 1]  # earlier channels of this pixel are drawn
+                    probs = model.likelihood.probs(params, temperature, x=pixel)[:, c, :, 0, 0]  # (n, levels)
                     index = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                     value = index.to(canvas.dtype) / (levels - 1)
                     canvas[:, c, i, j] = value
@@ -174,7 +175,7 @@ def scoring_trace(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | Non
     was_training = model.training
     model.eval()
     try:
-        probs = model.likelihood.probs(model(x, y))  # (n, C, levels, H, W)
+        probs = model.likelihood.probs(model(x, y), x=x)  # (n, C, levels, H, W)
     finally:
         model.train(was_training)
     n, c_in, h, w = x.shape

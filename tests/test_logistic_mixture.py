@@ -1,0 +1,230 @@
+"""The discretised logistic mixture: exact normalisation, stability at extreme parameters, coupling,
+sampling, and models that use it (causal by autograd, no blind spot for the gated model)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+
+from pixelcnn_edu import likelihoods, models, sampling
+from pixelcnn_edu import receptive_field as rf
+from pixelcnn_edu.likelihoods import DiscretizedLogisticMixture
+
+
+def random_case(mixture: DiscretizedLogisticMixture, channels: int, scale: float, dtype: torch.dtype, seed: int = 0):
+    """Parameters (2, P, 3, 2) drawn at ``scale`` and images on the level grid, both of ``dtype``."""
+    generator = torch.Generator().manual_seed(seed)
+    params = scale * torch.randn(2, mixture.param_channels(channels), 3, 2, generator=generator, dtype=dtype)
+    x = torch.randint(mixture.levels, (2, channels, 3, 2), generator=generator).to(dtype) / (mixture.levels - 1)
+    return params, x
+
+
+CASES = [(n_mix, levels, coupled) for n_mix in (1, 3, 10) for levels in (2, 4, 256) for coupled in (True, False)]
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0, 100.0])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("n_mix, levels, coupled", CASES)
+def test_each_channel_sums_to_one_given_the_earlier_channels(n_mix: int, levels: int, coupled: bool, channels: int, scale: float) -> None:
+    mixture = DiscretizedLogisticMixture(n_mix, levels, coupled=coupled)
+    params, x = random_case(mixture, channels, scale, torch.float64)
+    log_p = mixture.level_log_probs(params, x)  # (B, C, L, H, W), computed directly, not renormalised
+    total = log_p.exp().sum(2)
+    assert torch.allclose(total, torch.ones_like(total), atol=1e-6, rtol=0)
+    params32, x32 = params.float(), x.float()
+    total32 = mixture.level_log_probs(params32, x32).exp().sum(2)
+    assert torch.isfinite(total32).all() and torch.allclose(total32, torch.ones_like(total32), atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n_mix, levels, coupled", CASES)
+def test_log_prob_is_the_level_log_prob_of_the_observed_value(n_mix: int, levels: int, coupled: bool, dtype: torch.dtype) -> None:
+    mixture = DiscretizedLogisticMixture(n_mix, levels, coupled=coupled)
+    params, x = random_case(mixture, 3, 3.0, dtype)
+    index = likelihoods.to_level_index(x, levels)
+    expected = mixture.level_log_probs(params, x).gather(2, index[:, :, None]).squeeze(2)
+    tolerance = 1e-10 if dtype == torch.float64 else 1e-4
+    torch.testing.assert_close(mixture.log_prob(params, x), expected, atol=tolerance, rtol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scale", [1.0, 10.0, 100.0])
+@pytest.mark.parametrize("coupled", [True, False])
+def test_values_and_gradients_stay_finite_at_extreme_parameters(coupled: bool, scale: float, dtype: torch.dtype) -> None:
+    mixture = DiscretizedLogisticMixture(10, 256, coupled=coupled)
+    params, x = random_case(mixture, 3, scale, dtype)
+    params.requires_grad_(True)
+    x.requires_grad_(True)
+    log_p = mixture.log_prob(params, x)
+    assert torch.isfinite(log_p).all() and (log_p <= 1e-6).all()
+    grad_params, grad_x = torch.autograd.grad(log_p.sum(), [params, x], allow_unused=True)
+    assert torch.isfinite(grad_params).all()
+    assert (grad_x is None) is not coupled  # only the coupling reads x with a gradient (earlier channels)
+    assert grad_x is None or torch.isfinite(grad_x).all()
+    assert grad_params.abs().sum() > 0
+
+
+def test_edge_bins_take_the_tails() -> None:
+    """A component far below the range puts (almost) all its mass on level 0, far above on the top level."""
+    mixture = DiscretizedLogisticMixture(1, 8)
+    for mean, level in ((-50.0, 0), (50.0, 7)):
+        params = torch.tensor([0.0, mean, -1.0]).view(1, 3, 1, 1).double()
+        probs = mixture.level_log_probs(params).exp()[0, 0, :, 0, 0]
+        assert probs[level] > 1 - 1e-12 and probs.sum().item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_narrow_component_puts_its_mass_on_one_interior_level() -> None:
+    mixture = DiscretizedLogisticMixture(1, 5)
+    centre_of_level_2 = 0.0
+    params = torch.tensor([0.0, centre_of_level_2, -7.0]).view(1, 3, 1, 1).double()
+    probs = mixture.level_log_probs(params).exp()[0, 0, :, 0, 0]
+    assert probs[2] > 0.999 and probs.sum().item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_log_scales_are_bounded_on_both_sides() -> None:
+    mixture = DiscretizedLogisticMixture(2, 16, coupled=False, log_scale_min=-7.0, log_scale_max=5.0)
+    raw = torch.tensor([-1e4, -8.0, 0.0, 6.0, 1e4]).double()
+    params = torch.zeros(1, 6, 1, 5).double()
+    params[0, 4] = raw  # the first component's raw log-scale
+    _, _, log_scales, _ = mixture.split(params)
+    values = log_scales[0, 0, 0, 0]
+    assert (values >= -7.0 - 1e-4).all() and (values <= 5.0).all()
+    assert values[2].item() == pytest.approx(0.0, abs=1e-2)  # the middle of the range is (nearly) left alone
+    assert torch.all(values[1:] >= values[:-1])  # monotone
+
+
+def test_coupling_g_depends_on_the_current_r_and_not_on_b() -> None:
+    mixture = DiscretizedLogisticMixture(3, 16)
+    params, x = random_case(mixture, 3, 1.0, torch.float64, seed=1)
+    base = mixture.level_log_probs(params, x)
+    other_r, other_b = x.clone(), x.clone()
+    other_r[:, 0] = 1 - x[:, 0]
+    other_b[:, 2] = 1 - x[:, 2]
+    assert not torch.allclose(mixture.level_log_probs(params, other_r)[:, 1], base[:, 1]), "G moves with R"
+    torch.testing.assert_close(mixture.level_log_probs(params, other_b)[:, :2], base[:, :2])  # nothing before B reads B
+    torch.testing.assert_close(mixture.level_log_probs(params, other_r)[:, 0], base[:, 0])  # R reads nothing
+    x.requires_grad_(True)
+    grad = torch.autograd.grad(mixture.log_prob(params, x)[:, 1].sum(), x)[0]
+    assert grad[:, 0].abs().sum() > 0 and grad[:, 1:].eq(0).all()
+
+
+def test_without_coupling_the_channels_ignore_each_other() -> None:
+    mixture = DiscretizedLogisticMixture(3, 16, coupled=False)
+    params, x = random_case(mixture, 3, 1.0, torch.float64)
+    torch.testing.assert_close(mixture.level_log_probs(params, x), mixture.level_log_probs(params))
+
+
+def test_samples_follow_the_probabilities() -> None:
+    """Draw many RGB pixels from one set of parameters; compare with the enumerated joint distribution."""
+    mixture = DiscretizedLogisticMixture(3, 4)
+    params = 0.8 * torch.randn(1, mixture.param_channels(3), 1, 1, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    grid = torch.cartesian_prod(*[torch.arange(4)] * 3).double() / 3  # (64, 3): every RGB value
+    x = grid.view(64, 3, 1, 1)
+    joint = mixture.log_prob(params.expand(64, -1, -1, -1), x).sum((1, 2, 3)).exp()  # (64,)
+    assert joint.sum().item() == pytest.approx(1.0, abs=1e-9)
+    n = 40000
+    draws = mixture.sample(params.expand(n, -1, -1, -1), generator=torch.Generator().manual_seed(0))
+    index = (draws.view(n, 3) * 3).round().long()
+    freq = torch.bincount(index[:, 0] * 16 + index[:, 1] * 4 + index[:, 2], minlength=64).double() / n
+    tv = 0.5 * (freq - joint).abs().sum().item()
+    bound = 3 * 0.5 * torch.sqrt(joint * (1 - joint) / n).sum().item()  # three standard deviations, summed
+    assert tv < bound
+    assert 0.5 * (joint - 1 / 64).abs().sum() > 0.15  # the distribution is far from uniform: a sharp test
+
+
+def test_sample_honours_the_generator_and_stays_on_the_grid() -> None:
+    mixture = DiscretizedLogisticMixture(4, 256)
+    params = torch.randn(3, mixture.param_channels(3), 5, 5, generator=torch.Generator().manual_seed(0))
+    first = mixture.sample(params, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(first, mixture.sample(params, generator=torch.Generator().manual_seed(7)))
+    assert not torch.equal(first, mixture.sample(params, generator=torch.Generator().manual_seed(8)))
+    assert first.shape == (3, 3, 5, 5) and first.min() >= 0 and first.max() <= 1
+    assert torch.allclose(first * 255, (first * 255).round(), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "build, pattern",
+    [
+        (lambda: DiscretizedLogisticMixture(0), "n_mix must be an int >= 1"),
+        (lambda: DiscretizedLogisticMixture(2.5), "n_mix must be an int >= 1"),
+        (lambda: DiscretizedLogisticMixture(3, levels=1), "levels must be >= 2"),
+        (lambda: DiscretizedLogisticMixture(3, log_scale_min=2.0, log_scale_max=1.0), "log_scale_min must be below"),
+    ],
+)
+def test_bad_constructor_arguments(build, pattern: str) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        build()
+
+
+def test_bad_parameters_and_inputs() -> None:
+    mixture = DiscretizedLogisticMixture(3, 8)
+    with pytest.raises(ValueError, match="fits no image"):
+        mixture.log_prob(torch.zeros(1, 7, 2, 2), torch.zeros(1, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"shape \(B, P, H, W\)"):
+        mixture.split(torch.zeros(9, 2, 2))
+    with pytest.raises(ValueError, match="x has shape"):
+        mixture.log_prob(torch.zeros(1, 30, 2, 2), torch.zeros(1, 3, 2, 3))
+    with pytest.raises(ValueError, match="needs x"):
+        mixture.probs(torch.zeros(1, 30, 2, 2))
+    with pytest.raises(ValueError, match="temperature 1"):
+        mixture.sample(torch.zeros(1, 30, 2, 2), temperature=0.5)
+    with pytest.raises(ValueError, match="likelihood has 8 levels but the model has levels=256"):
+        models.PixelCNN(levels=256, hidden=8, n_layers=1, likelihood=mixture)
+    with pytest.raises(ValueError, match="couples the channels of a pixel itself"):
+        models.PixelCNN(in_channels=3, levels=8, hidden=12, n_layers=1, likelihood=mixture, color_groups=3)
+
+
+def test_config_round_trip() -> None:
+    mixture = DiscretizedLogisticMixture(5, 16, coupled=False, log_scale_min=-6.0)
+    rebuilt = likelihoods.from_config(mixture.config())
+    assert isinstance(rebuilt, DiscretizedLogisticMixture) and rebuilt.config() == mixture.config()
+    model = models.GatedPixelCNN(in_channels=3, levels=16, hidden=6, n_layers=1, likelihood=mixture)
+    again = models.from_config("gated", model.config())
+    assert again.likelihood.config() == mixture.config() and again.color_groups == 3
+
+
+# ----------------------------------------------------------------------------- models with the mixture
+
+
+MODEL_CASES = [
+    (models.PixelCNN, dict(hidden=12, n_layers=3, input_kernel_size=3)),
+    (models.GatedPixelCNN, dict(hidden=9, n_layers=4, input_kernel_size=3)),
+]
+
+
+@pytest.mark.parametrize("coupled", [True, False])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("cls, kwargs", MODEL_CASES, ids=["pixelcnn", "gated"])
+def test_models_with_the_mixture_are_causal(cls: type, kwargs: dict[str, Any], channels: int, coupled: bool) -> None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = cls(in_channels=channels, levels=8, likelihood=DiscretizedLogisticMixture(2, 8, coupled=coupled), **kwargs)
+    assert model.color_groups == (1 if coupled else channels)
+    report = rf.check_causality(model, (4, 4), n_probes=4, generator=torch.Generator().manual_seed(0))
+    assert report.leaks == 0
+    if cls is models.GatedPixelCNN:
+        assert report.missed_past == 0, "the gated model sees every earlier sub-pixel, through the coupling for R -> G -> B"
+    else:
+        assert report.missed_past > 0  # the PixelCNN's blind spot
+
+
+def test_sampling_a_mixture_model_is_exact_on_a_tiny_image() -> None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        model = models.GatedPixelCNN(in_channels=3, levels=3, hidden=6, n_layers=1, input_kernel_size=3,
+                                     likelihood=DiscretizedLogisticMixture(2, 3)).eval()
+    grid = torch.cartesian_prod(*[torch.arange(3)] * 6).float() / 2  # every 1x2 RGB image, (729, 6)
+    images = grid.view(-1, 1, 2, 3).permute(0, 3, 1, 2).contiguous()  # (729, 3, 1, 2): pixel-major order
+    with torch.no_grad():
+        p = model.log_prob(images).sum((1, 2, 3)).double().exp()
+    assert p.sum().item() == pytest.approx(1.0, abs=1e-5)
+    n = 20000
+    draws = sampling.sample(model, n, (1, 2), generator=torch.Generator().manual_seed(1))
+    index = ((draws.permute(0, 2, 3, 1).reshape(n, 6) * 2).round().long() * (3 ** torch.arange(5, -1, -1))).sum(1)
+    freq = torch.bincount(index, minlength=729).double() / n
+    tv = 0.5 * (freq - p).abs().sum().item()
+    assert tv < 3 * 0.5 * torch.sqrt(p * (1 - p) / n).sum().item()
+    assert math.isfinite(tv)
