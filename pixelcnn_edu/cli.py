@@ -19,7 +19,7 @@ from typing import Sequence
 
 import torch
 
-from . import data, models, profiles, sampling, train
+from . import data, likelihoods, models, profiles, sampling, train
 
 
 def _dilations(text: str) -> list[int]:
@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--input-kernel-size", type=int, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
     t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated)")
+    t.add_argument("--likelihood", choices=["categorical", "logistic"], default="categorical",
+                   help="output distribution: a softmax over the levels, or a discretised logistic mixture (PixelCNN++)")
+    t.add_argument("--n-mix", type=int, default=10, help="logistic components per sub-pixel (with --likelihood logistic)")
+    t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
     t.add_argument("--color-groups", type=int, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
     t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
@@ -84,10 +88,20 @@ def _device(name: str | None) -> torch.device:
     return torch.device(name) if name else profiles.default_device()
 
 
+def _likelihood(args: argparse.Namespace, levels: int):
+    if args.likelihood == "categorical":
+        if args.uncoupled:
+            raise ValueError("--uncoupled applies to --likelihood logistic")
+        return likelihoods.Categorical(levels)
+    return likelihoods.DiscretizedLogisticMixture(args.n_mix, levels, coupled=not args.uncoupled)
+
+
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
     n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
     if args.conditional and args.model not in ("pixelcnn", "gated"):
         raise ValueError(f"--conditional works with --model pixelcnn or gated, not {args.model}")
+    if args.likelihood != "categorical" and args.model not in ("pixelcnn", "gated"):
+        raise ValueError(f"--likelihood {args.likelihood} works with --model pixelcnn or gated, not {args.model}")
     gated = args.model == "gated"
     shared = dict(
         in_channels=dataset.in_channels, levels=levels,
@@ -95,7 +109,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         n_layers=args.n_layers or (profile.gated_layers if gated else profile.n_layers),
         kernel_size=args.kernel_size or profile.kernel_size,
         input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
-        color_convention=args.color_convention, n_classes=n_classes,
+        color_convention=args.color_convention, n_classes=n_classes, likelihood=_likelihood(args, levels),
     )
     if args.model == "pixelcnn":
         return models.PixelCNN(norm=args.norm, **shared)

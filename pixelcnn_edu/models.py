@@ -300,6 +300,8 @@ class MADE(AutoregressiveModel):
         likelihood: Any = None,
     ) -> None:
         super().__init__(in_channels, levels, likelihood)
+        if self.likelihood.couples_channels and in_channels > 1:
+            raise ValueError(f"MADE gives every sub-pixel its own parameters; {self.likelihood!r} couples channels, use coupled=False")
         h, w = (_positive_int("image_size", int(s)) for s in image_size)
         hidden = [_positive_int("hidden", int(u)) for u in hidden]
         self.image_size = (h, w)

@@ -118,3 +118,27 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert "--conditional works with --model pixelcnn or gated" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--norm is a PixelCNN option" in capsys.readouterr().err
+
+
+def test_train_with_the_logistic_mixture(tmp_path, capsys):
+    path = tmp_path / "mixture.pt"
+    code = cli.main([
+        "train", "--model", "gated", "--likelihood", "logistic", "--n-mix", "2", "--levels", "4", "--hidden", "4",
+        "--n-layers", "1", "--epochs", "1", "--train-limit", "32", "--batch-size", "32", "--out", str(path), "--no-progress",
+    ])
+    assert code == 0
+    state = train.load_checkpoint(path)
+    assert state["config"]["likelihood"] == {"name": "logistic_mixture", "n_mix": 2, "levels": 4, "coupled": True,
+                                             "log_scale_min": -7.0, "log_scale_max": 5.0}
+    model, _ = train.load_model(path)
+    assert type(model.likelihood).__name__ == "DiscretizedLogisticMixture"
+
+
+def test_likelihood_errors(tmp_path, capsys):
+    out = str(tmp_path / "x.pt")
+    assert cli.main(["train", "--model", "made", "--likelihood", "logistic", "--epochs", "1", "--out", out]) == 2
+    assert "--likelihood logistic works with --model pixelcnn or gated" in capsys.readouterr().err
+    assert cli.main(["train", "--uncoupled", "--epochs", "1", "--out", out]) == 2
+    assert "--uncoupled applies to --likelihood logistic" in capsys.readouterr().err
+    assert cli.main(["train", "--likelihood", "logistic", "--n-mix", "0", "--epochs", "1", "--out", out]) == 2
+    assert "n_mix must be an int >= 1" in capsys.readouterr().err

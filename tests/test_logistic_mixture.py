@@ -228,3 +228,10 @@ def test_sampling_a_mixture_model_is_exact_on_a_tiny_image() -> None:
     tv = 0.5 * (freq - p).abs().sum().item()
     assert tv < 3 * 0.5 * torch.sqrt(p * (1 - p) / n).sum().item()
     assert math.isfinite(tv)
+
+
+def test_made_refuses_a_coupled_mixture_for_colour() -> None:
+    with pytest.raises(ValueError, match="use coupled=False"):
+        models.MADE(in_channels=3, levels=4, image_size=(2, 2), likelihood=DiscretizedLogisticMixture(2, 4))
+    made = models.MADE(in_channels=3, levels=4, image_size=(2, 2), likelihood=DiscretizedLogisticMixture(2, 4, coupled=False))
+    assert rf.check_causality(made, (2, 2), n_probes=4).causal
