@@ -2,6 +2,7 @@
 
     python -m pixelcnn_edu train --dataset mnist-embedded --levels 2 --epochs 5 --out runs/pixelcnn.pt
     python -m pixelcnn_edu train --model gated --conditional --epochs 5 --out runs/gated.pt
+    python -m pixelcnn_edu train --model pixelcnn++ --dataset colored-mnist --levels 16 --out runs/pp.pt
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
 
@@ -39,13 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
     t.add_argument("--levels", type=int, default=None, help="values per sub-pixel; 2 binarises (default: the profile's)")
     t.add_argument("--hidden", type=int, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack)")
-    t.add_argument("--n-layers", type=int, default=None, help="residual blocks (PixelCNN) or gated layers after the first (gated)")
+    t.add_argument("--n-layers", type=int, default=None,
+                   help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++)")
     t.add_argument("--kernel-size", type=int, default=None, help="kernel size of the later (mask-B) layers")
     t.add_argument("--input-kernel-size", type=int, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
     t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated)")
-    t.add_argument("--likelihood", choices=["categorical", "logistic"], default="categorical",
-                   help="output distribution: a softmax over the levels, or a discretised logistic mixture (PixelCNN++)")
+    t.add_argument("--likelihood", choices=["categorical", "logistic"], default=None,
+                   help="output distribution: a softmax over the levels, or a discretised logistic mixture "
+                        "(default: logistic for pixelcnn++, categorical otherwise)")
+    t.add_argument("--dropout", type=float, default=0.0, help="dropout inside PixelCNN++'s blocks")
     t.add_argument("--n-mix", type=int, default=10, help="logistic components per sub-pixel (with --likelihood logistic)")
     t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
@@ -89,6 +93,8 @@ def _device(name: str | None) -> torch.device:
 
 
 def _likelihood(args: argparse.Namespace, levels: int):
+    if args.likelihood is None:
+        args.likelihood = "logistic" if args.model == "pixelcnn++" else "categorical"
     if args.likelihood == "categorical":
         if args.uncoupled:
             raise ValueError("--uncoupled applies to --likelihood logistic")
@@ -98,10 +104,21 @@ def _likelihood(args: argparse.Namespace, levels: int):
 
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
     n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
-    if args.conditional and args.model not in ("pixelcnn", "gated"):
-        raise ValueError(f"--conditional works with --model pixelcnn or gated, not {args.model}")
-    if args.likelihood != "categorical" and args.model not in ("pixelcnn", "gated"):
-        raise ValueError(f"--likelihood {args.likelihood} works with --model pixelcnn or gated, not {args.model}")
+    if args.conditional and args.model in ("made", "independent"):
+        raise ValueError(f"--conditional works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
+    likelihood = _likelihood(args, levels)
+    if args.likelihood != "categorical" and args.model in ("made", "independent"):
+        raise ValueError(f"--likelihood {args.likelihood} works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
+    if args.dropout and args.model != "pixelcnn++":
+        raise ValueError(f"--dropout is a pixelcnn++ option; --model {args.model} has none")
+    if args.model == "pixelcnn++":
+        if args.norm != "none":
+            raise ValueError("--norm is a PixelCNN option; --model pixelcnn++ has none")
+        return models.PixelCNNPlusPlus(
+            in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.hidden,
+            n_resnet=args.n_layers or 1, n_mix=args.n_mix, dropout=args.dropout, n_classes=n_classes,
+            likelihood=likelihood,
+        )
     gated = args.model == "gated"
     shared = dict(
         in_channels=dataset.in_channels, levels=levels,
@@ -109,7 +126,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         n_layers=args.n_layers or (profile.gated_layers if gated else profile.n_layers),
         kernel_size=args.kernel_size or profile.kernel_size,
         input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
-        color_convention=args.color_convention, n_classes=n_classes, likelihood=_likelihood(args, levels),
+        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
     )
     if args.model == "pixelcnn":
         return models.PixelCNN(norm=args.norm, **shared)

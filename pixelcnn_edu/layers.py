@@ -352,3 +352,107 @@ class GatedBlock(nn.Module):
         if self.residual:
             h_out = h_out + h
         return gate(v_pre), h_out, self.skip(g)
+
+
+# --- PixelCNN++: shifted convolutions instead of masks ----------------------------------------
+#
+# PixelCNN++ (Salimans et al., 2017) needs no masks. A "down" convolution with a (2, 3) kernel is
+# padded so that output (i, j) reads rows i-1..i and columns j-1..j+1: nothing below the row. A
+# "down-right" convolution with a (2, 2) kernel reads rows i-1..i and columns j-1..j: nothing to the
+# right either. The network starts from versions of these shifted by one more row (and column), so
+# that its two streams hold only earlier pixels: u everything strictly above, ul everything above
+# and to the left.
+
+ShiftType = Literal["down", "downright"]
+
+
+def _check_shift(shift: str) -> ShiftType:
+    if shift not in ("down", "downright"):
+        raise ValueError(f"shift must be 'down' or 'downright', got {shift!r}")
+    return shift  # type: ignore[return-value]
+
+
+def down_shift(x: torch.Tensor) -> torch.Tensor:
+    """Move every row one down (a zero row enters at the top): (B, C, H, W) -> (B, C, H, W)."""
+    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
+
+
+def right_shift(x: torch.Tensor) -> torch.Tensor:
+    """Move every column one right (a zero column enters on the left): (B, C, H, W) -> (B, C, H, W)."""
+    return F.pad(x, (1, 0, 0, 0))[:, :, :, :-1]
+
+
+class ShiftedConv2d(nn.Conv2d):
+    """A convolution padded so that output (i, j) reads no row below i ("down") and, for
+    "downright", no column right of j either. With ``stride=2`` it halves H and W.
+
+    kernel (kh, kw): "down" reads rows i-kh+1..i and columns j-(kw-1)/2..j+(kw-1)/2 (kw odd);
+    "downright" reads rows i-kh+1..i and columns j-kw+1..j. (B, in, H, W) -> (B, out, H/stride, W/stride).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int], shift: ShiftType, stride: int = 1) -> None:
+        kh, kw = kernel_size
+        _check_shift(shift)
+        if shift == "down" and kw % 2 == 0:
+            raise ValueError(f"a 'down' convolution needs an odd kernel width (centred columns), got {kw}")
+        super().__init__(in_channels, out_channels, (kh, kw), stride=stride)
+        side = (kw - 1) // 2
+        self.padding_lrtb = (side, side, kh - 1, 0) if shift == "down" else (kw - 1, 0, kh - 1, 0)
+        self.shift = shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, self.padding_lrtb))
+
+
+class ShiftedConvTranspose2d(nn.ConvTranspose2d):
+    """The up-sampling twin of :class:`ShiftedConv2d`: stride 2, then cropped so that no output
+    reads a later position. (B, in, H, W) -> (B, out, 2H, 2W)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int], shift: ShiftType) -> None:
+        _check_shift(shift)
+        super().__init__(in_channels, out_channels, kernel_size, stride=2, output_padding=1)
+        self.shift = shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = super().forward(x)  # (B, out, 2H + kh - 1, 2W + kw - 1)
+        kh, kw = self.kernel_size
+        h, w = out.shape[2] - kh + 1, out.shape[3] - kw + 1  # 2H, 2W
+        left = (kw - 1) // 2 if self.shift == "down" else 0
+        return out[:, :, :h, left : left + w]
+
+
+def concat_elu(x: torch.Tensor) -> torch.Tensor:
+    """ELU of x and of -x side by side: (B, C, H, W) -> (B, 2C, H, W); keeps both signs' information."""
+    return F.elu(torch.cat([x, -x], dim=1))
+
+
+class GatedResNet(nn.Module):
+    """PixelCNN++'s gated residual block on one stream:
+
+        c1 = conv(concat_elu(x)) [+ 1x1(concat_elu(aux))];  c2 = conv(dropout(concat_elu(c1))) + bias(y)
+        out = x + a * sigmoid(b),  where a, b are the two halves of c2.
+
+    ``aux`` carries the other stream (or the skip connection from the down pass); its 1x1
+    convolution reads positions that the block's own stream may already read.
+    """
+
+    def __init__(
+        self, channels: int, shift: ShiftType, aux_channels: int = 0, dropout: float = 0.0, n_classes: int | None = None
+    ) -> None:
+        super().__init__()
+        kernel = (2, 3) if _check_shift(shift) == "down" else (2, 2)
+        self.conv1 = ShiftedConv2d(2 * channels, channels, kernel, shift)
+        self.aux = nn.Conv2d(2 * aux_channels, channels, 1) if aux_channels else None
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = ShiftedConv2d(2 * channels, 2 * channels, kernel, shift)
+        self.class_bias = ClassBias(n_classes, 2 * channels)
+
+    def forward(self, x: torch.Tensor, aux: torch.Tensor | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        c1 = self.conv1(concat_elu(x))
+        if self.aux is not None:
+            if aux is None:
+                raise ValueError("this block was built with an auxiliary input; pass aux")
+            c1 = c1 + self.aux(concat_elu(aux))
+        c2 = self.conv2(self.dropout(concat_elu(c1))) + self.class_bias(y)
+        a, b = c2.chunk(2, dim=1)
+        return x + a * torch.sigmoid(b)

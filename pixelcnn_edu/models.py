@@ -15,11 +15,25 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import likelihoods
 from .checks import check_images, check_labels, check_levels
-from .layers import ClassBias, GatedBlock, MaskedConv2d, MaskedLinear, NormType, ResidualBlock, make_norm
+from .layers import (
+    ClassBias,
+    GatedBlock,
+    GatedResNet,
+    MaskedConv2d,
+    MaskedLinear,
+    NormType,
+    ResidualBlock,
+    ShiftedConv2d,
+    ShiftedConvTranspose2d,
+    down_shift,
+    make_norm,
+    right_shift,
+)
 from .masks import ColorConvention, check_color_convention, color_permutation
 
 
@@ -278,6 +292,101 @@ class GatedPixelCNN(AutoregressiveModel):
         return self.head(skips)[:, self.output_order]
 
 
+class PixelCNNPlusPlus(AutoregressiveModel):
+    """PixelCNN++ (Salimans et al., 2017): shifted convolutions, a U-Net of gated ResNet blocks and a
+    discretised logistic mixture.
+
+    Two streams replace masks: ``u`` holds everything strictly above a pixel (down-shifted
+    convolutions), ``ul`` everything above and to its left (down-right-shifted). Neither holds the
+    pixel itself, so the parameters of a pixel come from earlier pixels only and the mixture's
+    coupling supplies the order R -> G -> B inside it. The streams run through three resolutions:
+    ``n_resnet`` gated ResNet blocks at full size, a stride-2 down-sampling, ``n_resnet`` blocks at
+    half size, again at a quarter; then back up with transposed convolutions, ``n_resnet + 1`` blocks
+    per stage that also read the down pass's outputs at the same resolution (the long skip
+    connections). Images need H and W divisible by 4.
+
+    Args:
+        in_channels, levels: image channels and values per sub-pixel.
+        hidden: feature maps of both streams (the paper: 160).
+        n_resnet: gated ResNet blocks per stage of the down pass (the paper: 5).
+        n_mix: logistic components, for the default likelihood ``DiscretizedLogisticMixture(n_mix, levels)``.
+        dropout: dropout inside every block (the paper: 0.5).
+        n_classes: class-conditional generation: a learned class bias in every block (None: off).
+        likelihood: another output distribution; it must not need R -> G -> B masks inside a pixel
+            for colour images (use a coupled mixture, or accept channels independent given the past).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        levels: int = 256,
+        hidden: int = 32,
+        n_resnet: int = 1,
+        n_mix: int = 5,
+        dropout: float = 0.0,
+        n_classes: int | None = None,
+        likelihood: Any = None,
+    ) -> None:
+        if likelihood is None:
+            likelihood = likelihoods.DiscretizedLogisticMixture(_positive_int("n_mix", n_mix), check_levels(levels))
+        super().__init__(in_channels, levels, likelihood, n_classes)
+        _positive_int("hidden", hidden)
+        _positive_int("n_resnet", n_resnet)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self._config = dict(
+            in_channels=in_channels, levels=levels, hidden=hidden, n_resnet=n_resnet, n_mix=n_mix, dropout=dropout,
+            n_classes=n_classes,
+        )
+        self.n_resnet = n_resnet
+        h = hidden
+        block = dict(dropout=dropout, n_classes=n_classes)
+        c = in_channels + 1  # the image plus a channel of ones, which tells the padding from black pixels
+        self.u_start = ShiftedConv2d(c, h, (2, 3), "down")
+        self.ul_start_above = ShiftedConv2d(c, h, (1, 3), "down")
+        self.ul_start_left = ShiftedConv2d(c, h, (2, 1), "downright")
+        self.down_u = nn.ModuleList(nn.ModuleList(GatedResNet(h, "down", **block) for _ in range(n_resnet)) for _ in range(3))
+        self.down_ul = nn.ModuleList(
+            nn.ModuleList(GatedResNet(h, "downright", aux_channels=h, **block) for _ in range(n_resnet)) for _ in range(3)
+        )
+        self.shrink_u = nn.ModuleList(ShiftedConv2d(h, h, (2, 3), "down", stride=2) for _ in range(2))
+        self.shrink_ul = nn.ModuleList(ShiftedConv2d(h, h, (2, 2), "downright", stride=2) for _ in range(2))
+        sizes = [n_resnet, n_resnet + 1, n_resnet + 1]  # blocks per stage of the up pass, smallest first
+        self.up_u = nn.ModuleList(
+            nn.ModuleList(GatedResNet(h, "down", aux_channels=h, **block) for _ in range(n)) for n in sizes
+        )
+        self.up_ul = nn.ModuleList(
+            nn.ModuleList(GatedResNet(h, "downright", aux_channels=2 * h, **block) for _ in range(n)) for n in sizes
+        )
+        self.grow_u = nn.ModuleList(ShiftedConvTranspose2d(h, h, (2, 3), "down") for _ in range(2))
+        self.grow_ul = nn.ModuleList(ShiftedConvTranspose2d(h, h, (2, 2), "downright") for _ in range(2))
+        self.head = nn.Conv2d(h, self.likelihood.param_channels(in_channels), 1)
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        b, _, height, width = x.shape
+        if height % 4 or width % 4:
+            raise ValueError(f"PixelCNNPlusPlus halves the image twice: H and W must be divisible by 4, got {(height, width)}")
+        x = torch.cat([x, torch.ones(b, 1, height, width, device=x.device, dtype=x.dtype)], dim=1)
+        u = down_shift(self.u_start(x))  # strictly above
+        ul = down_shift(self.ul_start_above(x)) + right_shift(self.ul_start_left(x))  # above, and left in the row
+        us, uls = [u], [ul]
+        for stage in range(3):  # down pass: full, half, quarter size
+            for u_block, ul_block in zip(self.down_u[stage], self.down_ul[stage]):
+                us.append(u_block(us[-1], y=y))
+                uls.append(ul_block(uls[-1], us[-1], y=y))
+            if stage < 2:
+                us.append(self.shrink_u[stage](us[-1]))
+                uls.append(self.shrink_ul[stage](uls[-1]))
+        u, ul = us.pop(), uls.pop()
+        for stage in range(3):  # up pass: quarter, half, full size, reading the down pass's outputs
+            for u_block, ul_block in zip(self.up_u[stage], self.up_ul[stage]):
+                u = u_block(u, us.pop(), y=y)
+                ul = ul_block(ul, torch.cat([u, uls.pop()], dim=1), y=y)
+            if stage < 2:
+                u, ul = self.grow_u[stage](u), self.grow_ul[stage](ul)
+        return self.head(F.elu(ul))
+
+
 class MADE(AutoregressiveModel):
     """MADE (Germain et al., 2015): a masked MLP over the flattened image.
 
@@ -352,6 +461,7 @@ class IndependentPixels(AutoregressiveModel):
 MODELS: dict[str, type[AutoregressiveModel]] = {
     "pixelcnn": PixelCNN,
     "gated": GatedPixelCNN,
+    "pixelcnn++": PixelCNNPlusPlus,
     "made": MADE,
     "independent": IndependentPixels,
 }

@@ -115,7 +115,7 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert cli.main(["sample", str(checkpoint), "--label", "1", "--out", str(tmp_path / "b.png")]) == 2
     assert "unconditional" in capsys.readouterr().err
     assert cli.main(["train", "--model", "made", "--conditional", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 2
-    assert "--conditional works with --model pixelcnn or gated" in capsys.readouterr().err
+    assert "--conditional works with --model pixelcnn, gated or pixelcnn++" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--norm is a PixelCNN option" in capsys.readouterr().err
 
@@ -137,7 +137,7 @@ def test_train_with_the_logistic_mixture(tmp_path, capsys):
 def test_likelihood_errors(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
     assert cli.main(["train", "--model", "made", "--likelihood", "logistic", "--epochs", "1", "--out", out]) == 2
-    assert "--likelihood logistic works with --model pixelcnn or gated" in capsys.readouterr().err
+    assert "--likelihood logistic works with --model pixelcnn, gated or pixelcnn++" in capsys.readouterr().err
     assert cli.main(["train", "--uncoupled", "--epochs", "1", "--out", out]) == 2
     assert "--uncoupled applies to --likelihood logistic" in capsys.readouterr().err
     assert cli.main(["train", "--likelihood", "logistic", "--n-mix", "0", "--epochs", "1", "--out", out]) == 2
