@@ -192,10 +192,15 @@ class DiscretizedLogisticMixture:
             shifted.append(mean)
         return torch.stack(shifted, 1)
 
-    def log_bin_mass(self, level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-        """log P(level) of one logistic component, edge bins included; broadcasts its arguments.
+    def log_bin_mass(
+        self, level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor, *, edge_bins: bool = True
+    ) -> torch.Tensor:
+        """log P(level) of one logistic component; broadcasts its arguments.
 
         ``level`` holds integer levels 0..levels-1, ``mean`` and ``log_scale`` live on [-1, 1]'s scale.
+        ``edge_bins=False`` reproduces a common mistake, for demonstration only: the lowest and
+        highest levels get only their own bin, the tails beyond are lost and the levels no longer
+        sum to 1.
         """
         half = 1.0 / (self.levels - 1)
         centre = level.to(mean.dtype) * (2 * half) - 1.0
@@ -205,6 +210,8 @@ class DiscretizedLogisticMixture:
         inside = upper + torch.log(-torch.expm1(-2 * half * inv_scale)) - F.softplus(upper) - F.softplus(lower)
         lowest = -F.softplus(-upper)  # log sigmoid(a): all the mass below the upper edge
         highest = -F.softplus(lower)  # log (1 - sigmoid(b)): all the mass above the lower edge
+        if not edge_bins:
+            return inside
         return torch.where(level == 0, lowest, torch.where(level == self.levels - 1, highest, inside))
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -294,6 +301,25 @@ class DiscretizedLogisticMixture:
             level = ((y + 1) / 2 * (self.levels - 1)).round()
             values[:, channel] = level * 2 / (self.levels - 1) - 1
         return (values + 1) / 2
+
+
+def naive_log_bin_mass(
+    level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor, levels: int, eps: float = 1e-12
+) -> torch.Tensor:
+    """The textbook shortcut, kept only to show what goes wrong (notebook 05): log(P + eps) with P a
+    difference of two sigmoids computed as probabilities (as in seed 002), edge bins included.
+
+    Where P is smaller than about 1e-7 in float32 (1e-16 in float64) the difference rounds to 0 and
+    the result sticks at log(eps): the value is wrong and the gradient is lost. Use
+    :meth:`DiscretizedLogisticMixture.log_bin_mass`, which stays exact in log space.
+    """
+    half = 1.0 / (check_levels(levels) - 1)
+    centre = level.to(mean.dtype) * (2 * half) - 1.0
+    inv_scale = torch.exp(-log_scale)
+    below_upper = torch.sigmoid((centre + half - mean) * inv_scale)
+    below_lower = torch.sigmoid((centre - half - mean) * inv_scale)
+    p = torch.where(level == 0, below_upper, torch.where(level == levels - 1, 1 - below_lower, below_upper - below_lower))
+    return torch.log(p + eps)
 
 
 def _check_temperature(temperature: float) -> float:

@@ -138,15 +138,15 @@ def _check_image(image: Any, name: str = "image") -> torch.Tensor:
     return x
 
 
-def _check_probs(probs: Any, name: str = "probs") -> torch.Tensor:
-    """(levels,) non-negative probabilities that sum to 1."""
+def _check_probs(probs: Any, name: str = "probs", *, check_sum: bool = True) -> torch.Tensor:
+    """(levels,) non-negative probabilities that sum to 1 (unless ``check_sum`` is False)."""
     p = _as_tensor(probs, name)
     if p.dim() != 1 or p.numel() < 2:
         raise ValueError(f"{name} must have shape (levels,) with levels >= 2, got {tuple(p.shape)}")
     if not bool(torch.isfinite(p).all()) or p.min().item() < 0:
         raise ValueError(f"{name} must be finite and non-negative, got min {p.min().item():.4g}; pass probabilities, not logits")
     total = p.sum().item()
-    if abs(total - 1.0) > 1e-3:
+    if check_sum and abs(total - 1.0) > 1e-3:
         raise ValueError(f"{name} must sum to 1, got {total:.4g}; pass probabilities (e.g. a softmax of logits)")
     return p
 
@@ -569,13 +569,15 @@ def plot_distribution(
     title: str | None = None,
     ax: Axes | None = None,
     value_label: str = "drawn value",
+    check_sum: bool = True,
 ) -> Figure:
     """Bar chart of a distribution over levels: probs (levels,), non-negative, summing to 1.
 
     ``value`` highlights one bar: an int is a level index (0..levels-1), a float is a value
-    in [0, 1] on the level grid (as stored in images and sampling traces).
+    in [0, 1] on the level grid (as stored in images and sampling traces). ``check_sum=False``
+    also draws probabilities that do not sum to 1 (to show a broken likelihood).
     """
-    p = _check_probs(probs)
+    p = _check_probs(probs, check_sum=check_sum)
     levels = p.numel()
     fig, ax = _figure_and_axes(ax, 4.2, 2.7)
     bars = ax.bar(np.arange(levels), p.numpy(), width=0.8 if levels <= 64 else 1.0, color=BAR_COLOUR)
@@ -599,10 +601,11 @@ def plot_distribution(
 
 
 def distribution_to_png(
-    probs: torch.Tensor, *, value: Any = None, title: str | None = None, value_label: str = "drawn value"
+    probs: torch.Tensor, *, value: Any = None, title: str | None = None, value_label: str = "drawn value",
+    check_sum: bool = True,
 ) -> bytes:
     """PNG bytes of ``plot_distribution`` (a small figure, for widgets)."""
-    fig = plot_distribution(probs, value=value, title=title, value_label=value_label)
+    fig = plot_distribution(probs, value=value, title=title, value_label=value_label, check_sum=check_sum)
     return figure_to_png(fig, dpi=90, tight=False)  # constrained layout already fits it: one draw
 
 

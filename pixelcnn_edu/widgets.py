@@ -9,6 +9,7 @@ setting ``slider.value`` from Python (as the tests do) updates everything at onc
     trace = sampling.sampling_trace(model, 4, (28, 28), generator=g)
     widgets.SamplingStepper(trace)          # step through the drawing of trace's image 0
     widgets.ReceptiveFieldExplorer()        # pick an output pixel and a depth
+    widgets.MixtureExplorer(levels=16)      # shape a discretised logistic mixture by hand
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import nn
 
 from . import receptive_field as rf
 from . import viz
+from .likelihoods import DiscretizedLogisticMixture
 from .sampling import SamplingTrace
 
 CHANNEL_NAMES = ("R", "G", "B")
@@ -252,6 +254,66 @@ class ReceptiveFieldExplorer(ipw.VBox):
         layers = f"{self.depth.value} layer{'s' if self.depth.value > 1 else ''}"
         text = f"pixel {position}, {layers}: {viz.describe_receptive_field(field, position)}"
         self.readout.value = html.escape(text)
+
+    def _on_change(self, change: dict) -> None:
+        self._render()
+
+
+class MixtureExplorer(ipw.VBox):
+    """Shape a discretised logistic mixture with sliders and watch its probabilities over the levels.
+
+    Args:
+        levels: values of the sub-pixel (bins on [-1, 1]).
+        n_components: logistic components (1 to 3), each with a ``mean`` (on [-1, 1]'s scale, may lie
+            outside it), a ``log_scale`` and a ``weight`` slider (weights are normalised to sum to 1).
+        scale_range: (min, max) of the log-scale sliders.
+
+    ``edge_bins`` (Checkbox) switches the edge bins off to show the common mistake: the mass in
+    the tails is lost and the sum falls below 1. ``chart`` (Image) shows the bars, ``readout``
+    (HTML) the sum of the probabilities, computed in float64. ``probs()`` returns them.
+    """
+
+    def __init__(self, levels: int = 16, n_components: int = 2, scale_range: tuple[float, float] = (-5.0, 1.0)) -> None:
+        if isinstance(n_components, bool) or not isinstance(n_components, int) or not 1 <= n_components <= 3:
+            raise ValueError(f"n_components must be 1, 2 or 3, got {n_components!r}")
+        super().__init__()
+        self.mixture = DiscretizedLogisticMixture(n_components, levels)
+        starts = [-0.4, 0.5, 0.95][:n_components]
+        self.means = [ipw.FloatSlider(value=m, min=-1.5, max=1.5, step=0.01, description=f"mean {k + 1}") for k, m in enumerate(starts)]
+        self.log_scales = [ipw.FloatSlider(value=-2.0, min=scale_range[0], max=scale_range[1], step=0.05,
+                                           description=f"log-scale {k + 1}") for k in range(n_components)]
+        self.weights = [ipw.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.01, description=f"weight {k + 1}") for k in range(n_components)]
+        self.edge_bins = ipw.Checkbox(value=True, description="edge bins take the tails")
+        self.chart = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        rows = [ipw.HBox([m, s, w]) for m, s, w in zip(self.means, self.log_scales, self.weights)]
+        for control in [*self.means, *self.log_scales, *self.weights, self.edge_bins]:
+            control.observe(self._on_change, names="value")
+        self.children = [*rows, self.edge_bins, self.chart, self.readout]
+        self._render()
+
+    def __repr__(self) -> str:
+        return f"MixtureExplorer({len(self.means)} components, {self.mixture.levels} levels)"
+
+    def probs(self) -> torch.Tensor:
+        """(levels,) float64 probabilities of the mixture the sliders describe."""
+        weights = torch.tensor([w.value for w in self.weights], dtype=torch.float64)
+        if weights.sum() <= 0:
+            weights = torch.ones_like(weights)  # all weights at 0: treat them as equal
+        weights = weights / weights.sum()
+        means = torch.tensor([m.value for m in self.means], dtype=torch.float64)
+        log_scales = torch.tensor([s.value for s in self.log_scales], dtype=torch.float64)
+        levels = torch.arange(self.mixture.levels)[:, None]  # (L, 1) against (M,) components
+        mass = self.mixture.log_bin_mass(levels, means, log_scales, edge_bins=self.edge_bins.value).exp()  # (L, M)
+        return (mass * weights).sum(1)
+
+    def _render(self) -> None:
+        p = self.probs()
+        total = float(p.sum())
+        title = "with edge bins" if self.edge_bins.value else "edge bins forgotten: the tails are lost"
+        self.chart.value = viz.distribution_to_png(p.float(), title=title, check_sum=False)
+        verdict = "sums to 1" if abs(total - 1) < 1e-9 else f"short of 1 by {1 - total:.3g}"
+        self.readout.value = html.escape(f"sum of the {len(p)} probabilities = {total:.10f} ({verdict})")
 
     def _on_change(self, change: dict) -> None:
         self._render()

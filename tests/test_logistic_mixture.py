@@ -235,3 +235,36 @@ def test_made_refuses_a_coupled_mixture_for_colour() -> None:
         models.MADE(in_channels=3, levels=4, image_size=(2, 2), likelihood=DiscretizedLogisticMixture(2, 4))
     made = models.MADE(in_channels=3, levels=4, image_size=(2, 2), likelihood=DiscretizedLogisticMixture(2, 4, coupled=False))
     assert rf.check_causality(made, (2, 2), n_probes=4).causal
+
+
+# ----------------------------------------------------------------------------- what goes wrong elsewhere
+
+
+def test_the_naive_loss_loses_value_and_gradient_far_in_a_tail() -> None:
+    mixture = DiscretizedLogisticMixture(1, 256)
+    level = torch.tensor(10)  # near -1, while the component sits near +1 with a small scale
+    for dtype in (torch.float32, torch.float64):
+        mean = torch.tensor(0.9, dtype=dtype, requires_grad=True)
+        log_scale = torch.tensor(-4.0, dtype=dtype)
+        exact = mixture.log_bin_mass(level, mean, log_scale)
+        naive = likelihoods.naive_log_bin_mass(level, mean, log_scale, 256)
+        assert exact.item() < -90 and naive.item() == pytest.approx(math.log(1e-12), abs=1e-3)
+        exact_grad = torch.autograd.grad(exact, mean)[0]
+        naive_grad = torch.autograd.grad(naive, mean)[0]
+        assert exact_grad.item() < -10 and abs(naive_grad.item()) < 1e-20
+
+
+def test_the_naive_loss_agrees_where_probabilities_are_moderate() -> None:
+    mixture = DiscretizedLogisticMixture(1, 256)
+    levels = torch.arange(256)
+    mean, log_scale = torch.tensor(0.1, dtype=torch.float64), torch.tensor(-1.5, dtype=torch.float64)
+    torch.testing.assert_close(likelihoods.naive_log_bin_mass(levels, mean, log_scale, 256),
+                               mixture.log_bin_mass(levels, mean, log_scale), atol=1e-9, rtol=1e-9)
+
+
+def test_forgetting_the_edge_bins_leaves_the_sum_short_of_one() -> None:
+    mixture = DiscretizedLogisticMixture(1, 256)
+    levels = torch.arange(256)
+    mean, log_scale = torch.tensor(0.98, dtype=torch.float64), torch.tensor(-3.0, dtype=torch.float64)
+    assert mixture.log_bin_mass(levels, mean, log_scale).exp().sum().item() == pytest.approx(1.0, abs=1e-12)
+    assert mixture.log_bin_mass(levels, mean, log_scale, edge_bins=False).exp().sum().item() < 0.7

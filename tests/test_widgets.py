@@ -172,3 +172,21 @@ def test_class_picker_switches_the_image_and_keeps_the_step(conditional_trace: s
     assert stepper.image.value == viz.image_to_png(conditional_trace.frames[5, 2], scale=4, highlight=conditional_trace.positions[4][1:])
     drawn = int(round(float(conditional_trace.values[4, 2])))
     assert stepper.levels_drawn[4] == drawn
+
+
+def test_mixture_explorer_sums_to_one_and_responds() -> None:
+    explorer = widgets.MixtureExplorer(levels=16, n_components=3)
+    assert "= 1.0000000000 (sums to 1)" in explorer.readout.value
+    first = explorer.chart.value
+    explorer.means[0].value = -1.4  # push a component into the lower tail
+    assert explorer.chart.value != first
+    assert explorer.probs().sum().item() == pytest.approx(1.0, abs=1e-12)
+    assert explorer.probs()[0] > 0.1  # the lowest level collects the tail
+    explorer.edge_bins.value = False
+    assert "short of 1" in explorer.readout.value and explorer.probs().sum() < 0.95
+    for weight in explorer.weights:
+        weight.value = 0.0
+    assert explorer.probs().sum().item() < 1  # equal weights, still without edge bins
+    assert repr(explorer) == "MixtureExplorer(3 components, 16 levels)"
+    with pytest.raises(ValueError, match="n_components must be 1, 2 or 3"):
+        widgets.MixtureExplorer(n_components=4)
