@@ -289,7 +289,8 @@ class MixtureExplorer(ipw.VBox):
         rows = [ipw.HBox([m, s, w]) for m, s, w in zip(self.means, self.log_scales, self.weights)]
         for control in [*self.means, *self.log_scales, *self.weights, self.edge_bins]:
             control.observe(self._on_change, names="value")
-        self.children = [*rows, self.edge_bins, self.chart, self.readout]
+        natural_size = ipw.Layout(align_items="flex-start")  # an Image alone in a VBox would stretch to full width
+        self.children = [*rows, self.edge_bins, ipw.HBox([self.chart], layout=natural_size), self.readout]
         self._render()
 
     def __repr__(self) -> str:

@@ -176,6 +176,7 @@ def test_class_picker_switches_the_image_and_keeps_the_step(conditional_trace: s
 
 def test_mixture_explorer_sums_to_one_and_responds() -> None:
     explorer = widgets.MixtureExplorer(levels=16, n_components=3)
+    assert any(explorer.chart in getattr(child, "children", ()) for child in explorer.children)
     assert "= 1.0000000000 (sums to 1)" in explorer.readout.value
     first = explorer.chart.value
     explorer.means[0].value = -1.4  # push a component into the lower tail
