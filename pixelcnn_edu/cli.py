@@ -93,9 +93,10 @@ def _device(name: str | None) -> torch.device:
 
 
 def _likelihood(args: argparse.Namespace, levels: int):
-    if args.likelihood is None:
-        args.likelihood = "logistic" if args.model == "pixelcnn++" else "categorical"
-    if args.likelihood == "categorical":
+    name = args.likelihood or ("logistic" if args.model == "pixelcnn++" else "categorical")
+    if name == "logistic" and args.model in ("made", "independent"):
+        raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
+    if name == "categorical":
         if args.uncoupled:
             raise ValueError("--uncoupled applies to --likelihood logistic")
         return likelihoods.Categorical(levels)
@@ -107,13 +108,11 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
     if args.conditional and args.model in ("made", "independent"):
         raise ValueError(f"--conditional works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
     likelihood = _likelihood(args, levels)
-    if args.likelihood != "categorical" and args.model in ("made", "independent"):
-        raise ValueError(f"--likelihood {args.likelihood} works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
     if args.dropout and args.model != "pixelcnn++":
         raise ValueError(f"--dropout is a pixelcnn++ option; --model {args.model} has none")
+    if args.norm != "none" and args.model != "pixelcnn":
+        raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
     if args.model == "pixelcnn++":
-        if args.norm != "none":
-            raise ValueError("--norm is a PixelCNN option; --model pixelcnn++ has none")
         return models.PixelCNNPlusPlus(
             in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.hidden,
             n_resnet=args.n_layers or 1, n_mix=args.n_mix, dropout=args.dropout, n_classes=n_classes,
@@ -130,8 +129,6 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
     )
     if args.model == "pixelcnn":
         return models.PixelCNN(norm=args.norm, **shared)
-    if args.norm != "none":
-        raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
     if args.model == "gated":
         return models.GatedPixelCNN(**shared)
     if args.model == "made":

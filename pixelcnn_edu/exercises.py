@@ -66,6 +66,28 @@ def _close(a: float, b: float, rel_tol: float = 1e-4) -> bool:
     return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
 
 
+def _student_tensor(fn: Callable[..., Any], args: tuple, call: str) -> torch.Tensor | str:
+    """The student's ``fn(*args)`` as a float tensor, or the message to print if it raised."""
+    try:
+        return torch.as_tensor(fn(*args)).float()
+    except Exception as err:  # the student's code failed: report it, do not crash the notebook
+        return f"{call} raised {type(err).__name__}: {err}"
+
+
+def _wrong_mask(fn: Callable[..., Any], args: tuple, call: str, expected: torch.Tensor, hint: str) -> str | None:
+    """Why the student's mask ``fn(*args)`` differs from ``expected`` (with both drawn), or None if it matches."""
+    from .masks import mask_to_string
+
+    got = _student_tensor(fn, args, call)
+    if isinstance(got, str):
+        return got
+    if got.shape != expected.shape:
+        return f"{call} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}."
+    if not torch.equal(got, expected):
+        return f"{call} differs {hint}.\nyours:\n{mask_to_string(got)}\nexpected:\n{mask_to_string(expected)}"
+    return None
+
+
 def _image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(int(s) for s in image_shape)
     if len(shape) != 3 or min(shape) < 1:
@@ -184,7 +206,7 @@ def check_nll_to_bits_per_dim(fn: Callable[[float, tuple[int, int, int]], Any] |
 
 def check_spatial_mask(fn: Callable[[int, str], Any] | None) -> bool:
     """Exercise 02.1: a function ``fn(k, mask_type)`` that builds the k x k mask A or B."""
-    from .masks import mask_to_string, spatial_mask
+    from .masks import spatial_mask
 
     if fn is None:
         return _unanswered("write my_mask(k, mask_type) returning a k x k tensor of 0s and 1s (rows above the centre, then the left of the centre row; the centre only for mask B).")
@@ -192,18 +214,10 @@ def check_spatial_mask(fn: Callable[[int, str], Any] | None) -> bool:
         return _verdict(False, f"expected a function my_mask(k, mask_type), got {_describe(fn)}.")
     for k in (1, 3, 5, 7):
         for mask_type in ("A", "B"):
-            expected = spatial_mask(k, mask_type)
-            try:
-                got = torch.as_tensor(fn(k, mask_type)).float()
-            except Exception as err:  # the student's code failed: report it, do not crash the notebook
-                return _verdict(False, f"my_mask({k}, {mask_type!r}) raised {type(err).__name__}: {err}")
-            if got.shape != expected.shape:
-                return _verdict(False, f"my_mask({k}, {mask_type!r}) has shape {tuple(got.shape)}, expected {tuple(expected.shape)}.")
-            if not torch.equal(got, expected):
-                return _verdict(
-                    False,
-                    f"my_mask({k}, {mask_type!r}) differs from the expected mask.\nyours:\n{mask_to_string(got)}\nexpected:\n{mask_to_string(expected)}",
-                )
+            call = f"my_mask({k}, {mask_type!r})"
+            wrong = _wrong_mask(fn, (k, mask_type), call, spatial_mask(k, mask_type), "from the expected mask")
+            if wrong is not None:
+                return _verdict(False, wrong)
     return _verdict(True, "your masks match masks.spatial_mask for k = 1, 3, 5, 7 and both types.")
 
 
@@ -398,7 +412,7 @@ def check_output_order(answer: Any, levels: int = 4, convention: str = "interlea
 
 def check_stack_masks(fn: Callable[[int, str, str], Any] | None) -> bool:
     """Exercise 04.1: a function ``fn(k, stack, mask_type)`` that builds a stack's k x k footprint."""
-    from .masks import mask_to_string, stack_mask
+    from .masks import stack_mask
 
     if fn is None:
         return _unanswered("write my_stack_mask(k, stack, mask_type) returning a k x k tensor of 0s and 1s for stack 'vertical' or 'horizontal'.")
@@ -407,22 +421,15 @@ def check_stack_masks(fn: Callable[[int, str, str], Any] | None) -> bool:
     for k in (3, 5, 7):
         for stack in ("vertical", "horizontal"):
             for mask_type in ("A", "B"):
-                expected = stack_mask(k, stack, mask_type)  # type: ignore[arg-type]
+                hint = {
+                    "vertical": "(the vertical stack takes whole rows: all rows above the centre, plus the centre row for mask B)",
+                    "horizontal": "(the horizontal stack takes only the centre row: left of the centre, plus the centre for mask B)",
+                }[stack]
                 call = f"my_stack_mask({k}, {stack!r}, {mask_type!r})"
-                try:
-                    got = torch.as_tensor(fn(k, stack, mask_type)).float()
-                except Exception as err:  # the student's code failed: report it, do not crash the notebook
-                    return _verdict(False, f"{call} raised {type(err).__name__}: {err}")
-                if got.shape != expected.shape:
-                    return _verdict(False, f"{call} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}.")
-                if not torch.equal(got, expected):
-                    hint = {
-                        "vertical": "the vertical stack takes whole rows: all rows above the centre, plus the centre row for mask B",
-                        "horizontal": "the horizontal stack takes only the centre row: left of the centre, plus the centre for mask B",
-                    }[stack]
-                    return _verdict(
-                        False, f"{call} differs ({hint}).\nyours:\n{mask_to_string(got)}\nexpected:\n{mask_to_string(expected)}"
-                    )
+                expected = stack_mask(k, stack, mask_type)  # type: ignore[arg-type]
+                wrong = _wrong_mask(fn, (k, stack, mask_type), call, expected, hint)
+                if wrong is not None:
+                    return _verdict(False, wrong)
     return _verdict(True, "your footprints match masks.stack_mask for k = 3, 5, 7, both stacks and both mask types.")
 
 
@@ -438,10 +445,9 @@ def check_gate(fn: Callable[[torch.Tensor], Any] | None) -> bool:
     for shape in ((2, 6, 3, 3), (1, 2, 1, 4)):
         x = 3 * torch.randn(shape, generator=generator)
         expected = gate(x)
-        try:
-            got = torch.as_tensor(fn(x.clone())).float()
-        except Exception as err:
-            return _verdict(False, f"my_gate on shape {shape} raised {type(err).__name__}: {err}")
+        got = _student_tensor(fn, (x.clone(),), f"my_gate on shape {shape}")
+        if isinstance(got, str):
+            return _verdict(False, got)
         if got.shape != expected.shape:
             return _verdict(False, f"my_gate on shape {shape} gave shape {tuple(got.shape)}, expected {tuple(expected.shape)} (half the channels).")
         if not torch.allclose(got, expected, atol=1e-5):

@@ -284,20 +284,15 @@ class DiscretizedLogisticMixture:
         b, c, m, h, w = means.shape
         flat = F.softmax(logits, dim=2).movedim(2, -1).reshape(-1, m)  # (B*G*H*W, M), G = 1 or C
         component = torch.multinomial(flat, 1, generator=generator).view(b, logits.shape[1], 1, h, w)
-        component = component.expand(b, c, 1, h, w)
-        pick = lambda t: t.gather(2, component).squeeze(2)  # noqa: E731  (B, C, H, W) of the drawn component
-        mean, log_scale = pick(means), pick(log_scales)
-        coeff = None if coeffs is None else coeffs.gather(2, component[:, :1].expand(-1, coeffs.shape[1], -1, -1, -1)).squeeze(2)
-        u = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype).clamp(1e-5, 1 - 1e-5)
+        drawn = component.expand(b, c, 1, h, w)
+        mean, log_scale = means.gather(2, drawn), log_scales.gather(2, drawn)  # (B, C, 1, H, W): the drawn component
+        coeff = None if coeffs is None else coeffs.gather(2, component[:, :1].expand(-1, coeffs.shape[1], -1, -1, -1))
+        values = torch.zeros(b, c, h, w, device=means.device, dtype=means.dtype)
+        u = torch.rand(values.shape, generator=generator, device=values.device, dtype=values.dtype).clamp(1e-5, 1 - 1e-5)
         noise = torch.log(u) - torch.log1p(-u)  # a standard logistic draw
-        values = torch.zeros_like(mean)
         for channel in range(c):
-            mu = mean[:, channel]
-            if coeff is not None and channel > 0:
-                first = channel * (channel - 1) // 2  # index of this channel's first coefficient
-                for earlier in range(channel):
-                    mu = mu + coeff[:, first + earlier] * values[:, earlier]
-            y = (mu + torch.exp(log_scale[:, channel]) * noise[:, channel]).clamp(-1.0, 1.0)
+            mu = self._shifted_means(mean, coeff, values)[:, channel, 0]  # shifted by the channels drawn so far
+            y = (mu + torch.exp(log_scale[:, channel, 0]) * noise[:, channel]).clamp(-1.0, 1.0)
             level = ((y + 1) / 2 * (self.levels - 1)).round()
             values[:, channel] = level * 2 / (self.levels - 1) - 1
         return (values + 1) / 2
