@@ -10,27 +10,11 @@ ratios. Prints what it measured; it is not a test.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from pixelcnn_edu import likelihoods, profiles
-
-
-def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int) -> float:
-    """Median seconds of one forward + backward pass of -log_prob(x).sum()."""
-    times = []
-    for k in range(repeats + 1):
-        p = params.detach().clone().requires_grad_(True)
-        if p.is_cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        (-likelihood.log_prob(p, x).sum()).backward()
-        if p.is_cuda:
-            torch.cuda.synchronize()
-        if k > 0:  # the first pass is a warm-up
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+from pixelcnn_edu.timing import loss_seconds
 
 
 def main() -> None:

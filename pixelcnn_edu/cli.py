@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None, help="defaults for everything below (default: quick without CUDA, full with)")
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
     t.add_argument("--levels", type=int, default=None, help="values per sub-pixel; 2 binarises (default: the profile's)")
-    t.add_argument("--hidden", type=int, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack)")
+    t.add_argument("--hidden", type=int, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
     t.add_argument("--n-layers", type=int, default=None,
                    help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++)")
     t.add_argument("--kernel-size", type=int, default=None, help="kernel size of the later (mask-B) layers")
@@ -114,8 +114,8 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
     if args.model == "pixelcnn++":
         return models.PixelCNNPlusPlus(
-            in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.hidden,
-            n_resnet=args.n_layers or 1, n_mix=args.n_mix, dropout=args.dropout, n_classes=n_classes,
+            in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.pp_hidden,
+            n_resnet=args.n_layers or profile.pp_resnet, n_mix=args.n_mix, dropout=args.dropout, n_classes=n_classes,
             likelihood=likelihood,
         )
     gated = args.model == "gated"

@@ -178,6 +178,43 @@ class DiscretizedLogisticMixture:
         log_scales = high - F.softplus(high - (low + F.softplus(raw_scales - low)))  # smooth clamp to [low, high]
         return logits, means, log_scales, coeffs
 
+    def pack(
+        self,
+        logits: torch.Tensor,
+        means: torch.Tensor,
+        log_scales: torch.Tensor,
+        coeffs: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The inverse of :meth:`split`: params (B, P, H, W) that describe the given mixture.
+
+        Shapes as ``split`` returns them: logits (B, 1, M, H, W) when coupled, else (B, C, M, H, W);
+        means and log_scales (B, C, M, H, W), log-scales strictly inside the bounds; coefficients
+        (B, C(C-1)/2, M, H, W) in (-1, 1) when coupled (None or zeros without channels to couple).
+        Lets a notebook or a test write down a mixture by hand and hand it to ``log_prob``.
+        """
+        if means.dim() != 5 or means.shape[2] != self.n_mix:
+            raise ValueError(f"means must have shape (B, C, {self.n_mix}, H, W), got {tuple(means.shape)}")
+        b, c, m, h, w = means.shape
+        if log_scales.shape != means.shape:
+            raise ValueError(f"log_scales must have the shape of means {tuple(means.shape)}, got {tuple(log_scales.shape)}")
+        low, high = self.log_scale_min, self.log_scale_max
+        if not bool(((log_scales > low) & (log_scales < high)).all()):
+            raise ValueError(f"log_scales must lie strictly between {low} and {high}")
+        raw_scales = low + _inverse_softplus(high - _inverse_softplus(high - log_scales) - low)  # undo split's clamp
+        groups = 1 if self.coupled else c
+        if logits.shape != (b, groups, m, h, w):
+            raise ValueError(f"logits must have shape {(b, groups, m, h, w)}, got {tuple(logits.shape)}")
+        if not self.coupled:
+            return torch.stack([logits, means, raw_scales], 2).reshape(b, 3 * c * m, h, w)
+        pairs = c * (c - 1) // 2
+        coeffs = means.new_zeros(b, pairs, m, h, w) if coeffs is None else coeffs
+        if coeffs.shape != (b, pairs, m, h, w):
+            raise ValueError(f"coeffs must have shape {(b, pairs, m, h, w)}, got {tuple(coeffs.shape)}")
+        if not bool((coeffs.abs() < 1).all()):
+            raise ValueError("coeffs must lie strictly between -1 and 1 (they pass through tanh)")
+        parts = [logits, means, raw_scales, torch.atanh(coeffs)]
+        return torch.cat([part.reshape(b, -1, h, w) for part in parts], 1)
+
     def _shifted_means(self, means: torch.Tensor, coeffs: torch.Tensor | None, values: torch.Tensor) -> torch.Tensor:
         """Means (B, C, M, H, W) with channel c shifted by its coefficients times the values (B, C, H, W)
         in [-1, 1] of the channels before it."""
@@ -315,6 +352,11 @@ def naive_log_bin_mass(
     below_lower = torch.sigmoid((centre - half - mean) * inv_scale)
     p = torch.where(level == 0, below_upper, torch.where(level == levels - 1, 1 - below_lower, below_upper - below_lower))
     return torch.log(p + eps)
+
+
+def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
+    """x with softplus(x) = y, for y > 0."""
+    return y + torch.log(-torch.expm1(-y))
 
 
 def _check_temperature(temperature: float) -> float:

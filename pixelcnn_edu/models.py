@@ -322,7 +322,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         levels: int = 256,
         hidden: int = 32,
         n_resnet: int = 1,
-        n_mix: int = 5,
+        n_mix: int = 10,
         dropout: float = 0.0,
         n_classes: int | None = None,
         likelihood: Any = None,

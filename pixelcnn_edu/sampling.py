@@ -93,10 +93,15 @@ def sample_steps(
     model.eval()
     try:
         bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
+        # A likelihood that couples channels comes with models that hide the whole current pixel,
+        # so one forward pass gives the parameters of all its channels; otherwise G and B must see
+        # the R (and G) just drawn, and the model runs again for every channel.
+        per_pixel = getattr(model.likelihood, "couples_channels", False)
         for i in range(h):
             for j in range(w):
                 for c in range(c_in):
-                    params = model(canvas, y)[:, :, i : i + 1, j : j + 1]  # (n, P, 1, 1)
+                    if c == 0 or not per_pixel:
+                        params = model(canvas, y)[:, :, i : i + 1, j : j + 1]  # (n, P, 1, 1)
                     pixel = canvas[:, :, i : i + 1, j : j + 1]  # earlier channels of this pixel are drawn
                     probs = model.likelihood.probs(params, temperature, x=pixel)[:, c, :, 0, 0]  # (n, levels)
                     index = torch.multinomial(probs, 1, generator=generator).squeeze(1)

@@ -167,7 +167,6 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, **extra: Any) -> P
     ``extra`` may hold an ``optimizer`` (its state dict is stored) and plain Python values.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "name": models.model_name(model),
@@ -176,6 +175,12 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, **extra: Any) -> P
     }
     for key, value in extra.items():
         state[key] = value.state_dict() if isinstance(value, torch.optim.Optimizer) else value
+    return _atomic_save(state, path)
+
+
+def _atomic_save(state: dict[str, Any], path: Path) -> Path:
+    """torch.save to a temporary file, then rename: an interrupted save never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         torch.save(state, tmp)
@@ -183,6 +188,19 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, **extra: Any) -> P
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def export_checkpoint(path: str | Path, destination: str | Path) -> Path:
+    """Copy a finished checkpoint without its optimizer state (a third of the size), e.g. to ship it.
+
+    The model, its configuration, the history and the training command are kept, so the copy loads
+    with ``load_model`` and says how it was made; resuming training needs the original.
+    """
+    state = load_checkpoint(path)
+    if state.get("in_epoch") is not None:
+        raise ValueError(f"{path} was saved in the middle of an epoch; finish the run before exporting it")
+    state.pop("optimizer", None)
+    return _atomic_save(state, Path(destination))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

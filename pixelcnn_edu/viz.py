@@ -35,6 +35,7 @@ BAR_COLOUR = "#4477AA"
 HIGHLIGHT_COLOUR = "#EE3377"
 HIGHLIGHT_RGB = tuple(round(255 * v) for v in to_rgb(HIGHLIGHT_COLOUR))
 GRID_RGB = (170, 170, 170)
+GRID_RGB_HEX = "#AAAAAA"
 
 # The cell classes of a receptive-field picture: (legend label, colour), indexed by code.
 FUTURE, UNREACHED, REACHED, BLIND, LEAK, TARGET = range(6)
@@ -643,6 +644,111 @@ def plot_history(history: Any, *, title: str | None = None) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title if title is not None else "bits/dim during training")
+    return fig
+
+
+# ----------------------------------------------------------------------------- logistic mixtures
+
+EDGE_COLOUR = "#EE7733"  # the edge bins, which take the tails
+BIN_COLOURS = ("#BBCCEE", "#99AACC")  # interior bins, alternating
+
+
+def plot_discretized_logistic(
+    mean: float, log_scale: float, levels: int = 8, *, edge_bins: bool = True, title: str | None = None
+) -> Figure:
+    """One logistic component cut into ``levels`` bins on [-1, 1], in three panels.
+
+    Left: the density, each bin's area shaded (the edge bins, orange, run out to -inf and +inf).
+    Middle: the CDF with the bin edges; a level's probability is the CDF's rise across its bin.
+    Right: the probabilities of the levels, computed by ``DiscretizedLogisticMixture.log_bin_mass``,
+    and their sum. ``edge_bins=False`` draws the classic mistake: the tails are dropped.
+    """
+    from .likelihoods import DiscretizedLogisticMixture
+
+    mixture = DiscretizedLogisticMixture(1, levels)
+    mean, log_scale = float(mean), float(log_scale)
+    scale = math.exp(log_scale)
+    half = 1.0 / (levels - 1)
+    lo, hi = min(-1.0 - 4 * half, mean - 6 * scale), max(1.0 + 4 * half, mean + 6 * scale)
+    x = torch.linspace(lo, hi, 801, dtype=torch.float64)
+    z = torch.sigmoid((x - mean) / scale)
+    pdf, cdf = z * (1 - z) / scale, z
+    edges = [-1.0 + (2 * k + 1) * half for k in range(levels - 1)]  # the boundaries between levels
+    mass = mixture.log_bin_mass(torch.arange(levels), torch.tensor(mean, dtype=torch.float64),
+                                torch.tensor(log_scale, dtype=torch.float64), edge_bins=edge_bins).exp()
+    fig = _new_figure(12.0, 3.2)
+    ax_pdf, ax_cdf, ax_bars = fig.subplots(1, 3)
+    bounds = [lo, *edges, hi] if edge_bins else [-1.0 - half, *edges, 1.0 + half]
+    for k in range(levels):
+        inside = (x >= bounds[k]) & (x <= bounds[k + 1])
+        edge = edge_bins and k in (0, levels - 1)
+        ax_pdf.fill_between(x[inside].numpy(), pdf[inside].numpy(), color=EDGE_COLOUR if edge else BIN_COLOURS[k % 2])
+    ax_pdf.plot(x.numpy(), pdf.numpy(), color="black", linewidth=1.2)
+    for ax in (ax_pdf, ax_cdf):
+        for edge in edges:
+            ax.axvline(edge, color=GRID_RGB_HEX, linewidth=0.8)
+        ax.axvspan(-1.0 - half, 1.0 + half, color="#F4F4F4", zorder=-1)
+        ax.set_xlabel("value on [-1, 1]")
+    ax_pdf.set_ylabel("density")
+    ax_pdf.set_title(f"logistic density, mean {mean:g}, scale {scale:.3g}")
+    ax_cdf.plot(x.numpy(), cdf.numpy(), color="black", linewidth=1.2)
+    ax_cdf.set_ylabel("CDF  σ((x − mean) / scale)")
+    ax_cdf.set_title(f"its CDF; {levels - 1} bin edges")
+    colours = [EDGE_COLOUR if edge_bins and k in (0, levels - 1) else BAR_COLOUR for k in range(levels)]
+    ax_bars.bar(np.arange(levels), mass.numpy(), color=colours, width=0.8)
+    ax_bars.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_bars.set_xlabel("level")
+    ax_bars.set_ylabel("probability")
+    ax_bars.set_title(f"probabilities: sum = {float(mass.sum()):.6f}")
+    legend = [Patch(color=BIN_COLOURS[0], label="a level's own bin")]
+    if edge_bins:
+        legend.append(Patch(color=EDGE_COLOUR, label="edge bins: the tails"))
+    ax_pdf.legend(handles=legend, fontsize=8, loc="upper left")
+    fig.suptitle(title if title is not None else f"a logistic discretised into {levels} levels"
+                 + ("" if edge_bins else " (edge bins forgotten)"))
+    return fig
+
+
+def plot_curves(
+    x: Any, panels: Mapping[str, Mapping[str, Any]], *, xlabel: str, title: str | None = None
+) -> Figure:
+    """Line plots side by side: ``panels`` maps each panel's y-axis label to {curve label: y values},
+    every curve drawn against ``x`` (a 1-D tensor or array)."""
+    xs = _as_tensor(x, "x").flatten()
+    if not panels:
+        raise ValueError("panels is empty: give at least one {y label: {curve label: values}}")
+    fig = _new_figure(4.6 * len(panels), 3.2)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (ylabel, curves) in zip(axes, panels.items()):
+        for label, values in curves.items():
+            ys = _as_tensor(values, label).flatten()
+            if ys.numel() != xs.numel():
+                raise ValueError(f"curve {label!r} has {ys.numel()} values for {xs.numel()} x values")
+            ax.plot(xs.numpy(), ys.numpy(), label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_conditional_map(
+    table: Any, *, given: str = "R", predicted: str = "G", title: str | None = None
+) -> Figure:
+    """A (given levels, predicted levels) table of distributions as a heat map: column r is
+    p(predicted | given = r), e.g. G's distribution for every value of the current R."""
+    t = _as_tensor(table, "table")
+    if t.dim() != 2 or 0 in t.shape:
+        raise ValueError(f"table must have shape (given levels, predicted levels), got {tuple(t.shape)}")
+    _check_unit_range(t, "table")
+    fig, ax = _figure_and_axes(None, 5.2, 4.0)
+    shown = ax.imshow(t.T.numpy(), origin="lower", cmap="viridis", aspect="auto", interpolation="nearest")
+    fig.colorbar(shown, ax=ax, label="probability")
+    ax.set_xlabel(f"level of {given} (already drawn)")
+    ax.set_ylabel(f"level of {predicted}")
+    ax.set_title(title if title is not None else f"p({predicted} | {given}): one column per value of {given}")
     return fig
 
 

@@ -433,3 +433,55 @@ def test_layers_to_reach_matches_autograd():
     assert run(exercises.check_layers_to_reach, None)[1].startswith("Not answered yet:")
     with pytest.raises(ValueError):
         exercises.check_layers_to_reach(3, kernel_size=1)
+
+
+# --- 05 the discretised logistic mixture ------------------------------------------------------------
+
+
+def test_log_sigmoid_difference_check():
+    import torch.nn.functional as F
+
+    exact = lambda a, b: a + torch.log(-torch.expm1(b - a)) - F.softplus(a) - F.softplus(b)  # noqa: E731
+    assert run(exercises.check_log_sigmoid_difference, exact)[0] is True
+    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b)))
+    assert ok is False and "far right tail" in out and "expm1" in out
+    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b) + 1e-12))
+    assert ok is False  # seed 002's shortcut is wrong in the tails too
+    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: a.sum())
+    assert ok is False and "elementwise" in out
+    assert run(exercises.check_log_sigmoid_difference, None)[1].startswith("Not answered yet:")
+
+
+@pytest.mark.parametrize("n_mix, channels, coupled, expected", [(10, 3, True, 100), (5, 3, True, 50), (10, 1, True, 30),
+                                                               (10, 3, False, 90)])
+def test_param_channels_check(n_mix, channels, coupled, expected):
+    assert run(exercises.check_param_channels, expected, n_mix=n_mix, in_channels=channels, coupled=coupled)[0] is True
+    ok, out = run(exercises.check_param_channels, expected + 1, n_mix=n_mix, in_channels=channels, coupled=coupled)
+    assert ok is False
+
+
+def test_param_channels_check_explains_the_usual_slip():
+    ok, out = run(exercises.check_param_channels, 90)
+    assert ok is False and "coupling coefficients" in out
+    assert "expected a whole number" in run(exercises.check_param_channels, "100")[1]
+    assert run(exercises.check_param_channels, None)[1].startswith("Not answered yet:")
+
+
+def test_level_probs_check():
+    def level_probs(mean, log_scale, levels, edges=True):
+        s, half = math.exp(log_scale), 1 / (levels - 1)
+        centre = torch.linspace(-1, 1, levels, dtype=torch.float64)
+        upper, lower = torch.sigmoid((centre + half - mean) / s), torch.sigmoid((centre - half - mean) / s)
+        p = upper - lower
+        if edges:
+            p[0], p[-1] = upper[0], 1 - lower[-1]
+        return p
+
+    assert run(exercises.check_level_probs, level_probs)[0] is True
+    ok, out = run(exercises.check_level_probs, lambda m, s, n: level_probs(m, s, n, edges=False))
+    assert ok is False and "not 1" in out and "all the mass below" in out
+    ok, out = run(exercises.check_level_probs, lambda m, s, n: torch.full((n,), 1 / n))
+    assert ok is False and "width 2 / (levels - 1)" in out
+    ok, out = run(exercises.check_level_probs, lambda m, s, n: torch.zeros(n + 1))
+    assert ok is False and "expected (4,)" in out
+    assert run(exercises.check_level_probs, None)[1].startswith("Not answered yet:")

@@ -268,3 +268,48 @@ def test_forgetting_the_edge_bins_leaves_the_sum_short_of_one() -> None:
     mean, log_scale = torch.tensor(0.98, dtype=torch.float64), torch.tensor(-3.0, dtype=torch.float64)
     assert mixture.log_bin_mass(levels, mean, log_scale).exp().sum().item() == pytest.approx(1.0, abs=1e-12)
     assert mixture.log_bin_mass(levels, mean, log_scale, edge_bins=False).exp().sum().item() < 0.7
+
+
+@pytest.mark.parametrize("coupled", [True, False])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_pack_is_the_inverse_of_split(coupled: bool, channels: int) -> None:
+    mixture = DiscretizedLogisticMixture(4, 16, coupled=coupled)
+    params = torch.randn(2, mixture.param_channels(channels), 3, 5, generator=torch.Generator().manual_seed(0),
+                         dtype=torch.float64)
+    assert torch.allclose(mixture.pack(*mixture.split(params)), params, atol=1e-9)
+
+
+def test_pack_writes_down_a_mixture_by_hand() -> None:
+    mixture = DiscretizedLogisticMixture(1, 8)
+    means = torch.tensor([0.3, -0.5, 0.0]).view(1, 3, 1, 1, 1)
+    log_scales = torch.tensor([-2.0, -1.0, -3.0]).view(1, 3, 1, 1, 1)
+    coeffs = torch.tensor([0.5, -0.25, 0.0]).view(1, 3, 1, 1, 1)
+    logits, m, s, c = mixture.split(mixture.pack(torch.zeros(1, 1, 1, 1, 1), means, log_scales, coeffs))
+    assert torch.allclose(m, means) and torch.allclose(s, log_scales, atol=1e-5) and torch.allclose(c, coeffs, atol=1e-6)
+
+
+def test_pack_rejects_what_split_cannot_return() -> None:
+    mixture = DiscretizedLogisticMixture(2, 8)
+    means, scales, logits = torch.zeros(1, 3, 2, 1, 1), torch.full((1, 3, 2, 1, 1), -2.0), torch.zeros(1, 1, 2, 1, 1)
+    with pytest.raises(ValueError, match="strictly between -7.0 and 5.0"):
+        mixture.pack(logits, means, torch.full_like(scales, -8.0))
+    with pytest.raises(ValueError, match="coeffs must lie strictly between -1 and 1"):
+        mixture.pack(logits, means, scales, torch.ones(1, 3, 2, 1, 1))
+    with pytest.raises(ValueError, match="logits must have shape"):
+        mixture.pack(torch.zeros(1, 3, 2, 1, 1), means, scales)
+    with pytest.raises(ValueError, match="means must have shape"):
+        mixture.pack(logits, torch.zeros(1, 3, 5, 1, 1), scales)
+
+
+def test_a_coupled_model_runs_once_per_pixel_while_sampling() -> None:
+    """With a coupled mixture the model hides the whole current pixel, so the sampler reuses one
+    forward pass for R, G and B; with per-channel masks it must run again for every channel."""
+    calls = {}
+    for coupled in (True, False):
+        model = models.PixelCNN(in_channels=3, levels=4, hidden=6, n_layers=1, kernel_size=3,
+                                likelihood=DiscretizedLogisticMixture(2, 4, coupled=coupled))
+        count = [0]
+        model.register_forward_hook(lambda *args, count=count: count.__setitem__(0, count[0] + 1))
+        sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0))
+        calls[coupled] = count[0]
+    assert calls == {True: 6, False: 18}

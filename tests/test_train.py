@@ -223,3 +223,21 @@ def test_resume_after_keyboard_interrupt_matches_an_uninterrupted_run(
 def test_bundled_checkpoint_unknown_name() -> None:
     with pytest.raises(FileNotFoundError, match="no bundled checkpoint 'no-such-model'"):
         train.bundled_checkpoint("no-such-model")
+
+
+def test_export_checkpoint_drops_the_optimizer_and_still_loads(tmp_path) -> None:
+    model = models.PixelCNN(levels=2, hidden=4, n_layers=1)
+    optimizer = torch.optim.Adam(model.parameters())
+    train.save_checkpoint(tmp_path / "run.pt", model, optimizer=optimizer, epoch=3, in_epoch=None, command="python -m ...")
+    exported = train.export_checkpoint(tmp_path / "run.pt", tmp_path / "shipped" / "model.pt")
+    state = train.load_checkpoint(exported)
+    assert "optimizer" not in state and state["epoch"] == 3 and state["command"] == "python -m ..."
+    loaded, _ = train.load_model(exported)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_export_checkpoint_refuses_a_run_stopped_mid_epoch(tmp_path) -> None:
+    model = models.PixelCNN(levels=2, hidden=4, n_layers=1)
+    train.save_checkpoint(tmp_path / "run.pt", model, in_epoch={"loss": 1.0})
+    with pytest.raises(ValueError, match="middle of an epoch"):
+        train.export_checkpoint(tmp_path / "run.pt", tmp_path / "out.pt")

@@ -368,3 +368,37 @@ def test_stack_fields_figure_rows_are_the_two_stacks() -> None:
     assert titles == ["vertical, layer 1", "vertical, layer 2", "horizontal, layer 1", "horizontal, layer 2"]
     with pytest.raises(ValueError, match=r"\(L, 2, H, W\)"):
         viz.plot_stack_fields(torch.zeros(2, 3, 5, 5), (2, 2))
+
+
+# --- logistic mixtures (notebook 05) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("edge_bins", [True, False])
+def test_discretized_logistic_figure_reports_the_sum(edge_bins: bool) -> None:
+    fig = viz.plot_discretized_logistic(0.55, -1.6, 8, edge_bins=edge_bins)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    title = fig.axes[2].get_title()
+    total = float(title.split("=")[1])
+    assert (total == pytest.approx(1.0, abs=1e-6)) is edge_bins  # without edge bins the tails are missing
+    assert len(fig.axes[2].patches) == 8  # one bar per level
+
+
+def test_plot_curves_one_panel_per_entry_and_bad_input() -> None:
+    x = torch.linspace(0, 1, 5)
+    fig = viz.plot_curves(x, {"log p": {"exact": x, "naive": -x}, "gradient": {"exact": x ** 2}}, xlabel="mean")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["log p", "gradient"]
+    assert len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="3 values for 5 x values"):
+        viz.plot_curves(x, {"y": {"short": torch.zeros(3)}}, xlabel="x")
+    with pytest.raises(ValueError, match="panels is empty"):
+        viz.plot_curves(x, {}, xlabel="x")
+
+
+def test_conditional_map_draws_one_column_per_given_level() -> None:
+    table = torch.softmax(torch.randn(6, 4), 1)
+    fig = viz.plot_conditional_map(table)
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (4, 6)  # predicted levels up, given levels across
+    assert "level of R" in fig.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="shape"):
+        viz.plot_conditional_map(torch.ones(3))

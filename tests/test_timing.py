@@ -1,0 +1,22 @@
+"""pixelcnn_edu.timing: the loss timer used by notebook 05 and benchmarks/likelihood_cost.py."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pixelcnn_edu import likelihoods, timing
+
+
+def test_loss_seconds_times_a_forward_and_backward_pass() -> None:
+    mixture = likelihoods.DiscretizedLogisticMixture(2, 16)
+    params = torch.randn(2, mixture.param_channels(3), 4, 4)
+    x = torch.randint(16, (2, 3, 4, 4)).float() / 15
+    seconds = timing.loss_seconds(mixture, params, x, repeats=3)
+    assert 0 < seconds < 10
+    assert params.grad is None  # the caller's tensor is left alone
+
+
+def test_loss_seconds_needs_a_repeat() -> None:
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        timing.loss_seconds(likelihoods.Categorical(4), torch.zeros(1, 4, 1, 1), torch.zeros(1, 1, 1, 1), repeats=0)
