@@ -239,12 +239,9 @@ class DiscretizedLogisticMixture:
         highest levels get only their own bin, the tails beyond are lost and the levels no longer
         sum to 1.
         """
-        half = 1.0 / (self.levels - 1)
-        centre = level.to(mean.dtype) * (2 * half) - 1.0
-        inv_scale = torch.exp(-log_scale)
-        upper = (centre + half - mean) * inv_scale  # a: the bin's upper edge in standard units
-        lower = (centre - half - mean) * inv_scale  # b: its lower edge
-        inside = upper + torch.log(-torch.expm1(-2 * half * inv_scale)) - F.softplus(upper) - F.softplus(lower)
+        upper, lower = _standard_bin_edges(level, mean, log_scale, self.levels)  # a and b
+        width = 2.0 / (self.levels - 1) * torch.exp(-log_scale)  # a - b, exactly
+        inside = upper + torch.log(-torch.expm1(-width)) - F.softplus(upper) - F.softplus(lower)
         lowest = -F.softplus(-upper)  # log sigmoid(a): all the mass below the upper edge
         highest = -F.softplus(lower)  # log (1 - sigmoid(b)): all the mass above the lower edge
         if not edge_bins:
@@ -345,13 +342,21 @@ def naive_log_bin_mass(
     the result sticks at log(eps): the value is wrong and the gradient is lost. Use
     :meth:`DiscretizedLogisticMixture.log_bin_mass`, which stays exact in log space.
     """
-    half = 1.0 / (check_levels(levels) - 1)
-    centre = level.to(mean.dtype) * (2 * half) - 1.0
-    inv_scale = torch.exp(-log_scale)
-    below_upper = torch.sigmoid((centre + half - mean) * inv_scale)
-    below_lower = torch.sigmoid((centre - half - mean) * inv_scale)
+    upper, lower = _standard_bin_edges(level, mean, log_scale, check_levels(levels))
+    below_upper, below_lower = torch.sigmoid(upper), torch.sigmoid(lower)
     p = torch.where(level == 0, below_upper, torch.where(level == levels - 1, 1 - below_lower, below_upper - below_lower))
     return torch.log(p + eps)
+
+
+def _standard_bin_edges(
+    level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor, levels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The upper and lower edges of ``level``'s bin on [-1, 1], in the component's standard units
+    (x - mean) / scale: the arguments of the two sigmoids whose difference is the bin's mass."""
+    half = 1.0 / (levels - 1)
+    centre = level.to(mean.dtype) * (2 * half) - 1.0
+    inv_scale = torch.exp(-log_scale)
+    return (centre + half - mean) * inv_scale, (centre - half - mean) * inv_scale
 
 
 def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:

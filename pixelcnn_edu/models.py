@@ -338,7 +338,6 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             in_channels=in_channels, levels=levels, hidden=hidden, n_resnet=n_resnet, n_mix=n_mix, dropout=dropout,
             n_classes=n_classes,
         )
-        self.n_resnet = n_resnet
         h = hidden
         block = dict(dropout=dropout, n_classes=n_classes)
         c = in_channels + 1  # the image plus a channel of ones, which tells the padding from black pixels
