@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .incremental import CachedConv, CachedLayer
 from .masks import (
     ColorConvention,
     MaskType,
@@ -27,7 +28,7 @@ from .masks import (
 NormType = Literal["none", "batch", "layer"]
 
 
-class MaskedConv2d(nn.Conv2d):
+class MaskedConv2d(CachedConv, nn.Conv2d):
     """A 2-D convolution that only reads sub-pixels before the output position.
 
     Args:
@@ -42,7 +43,9 @@ class MaskedConv2d(nn.Conv2d):
         color_convention: how maps are assigned to colours, "contiguous" thirds or "interleaved"
             (``channel % 3``); see :func:`masks.color_of`.
 
-    Input (B, in_channels, H, W) -> output (B, out_channels, H, W).
+    Input (B, in_channels, H, W) -> output (B, out_channels, H, W). While sampling with a cache
+    (:mod:`incremental`) it computes only the current region, reading earlier positions from a
+    buffer of its past input.
     """
 
     mask: torch.Tensor
@@ -77,30 +80,83 @@ class MaskedConv2d(nn.Conv2d):
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
         return self._conv_forward(x, self.weight * self.mask, self.bias)
+
+    def _cache_geometry(self):
+        pad_h, pad_w = self.padding
+        return (pad_w, pad_w, pad_h, pad_h), self.weight * self.mask, self.bias, 1, self.dilation[0]
 
     def extra_repr(self) -> str:
         colour = f", color_groups={self.color_groups}, color_convention={self.color_convention!r}" if self.color_groups > 1 else ""
         return super().extra_repr() + f", mask_type={self.mask_type!r}" + colour
 
 
-class MaskedLinear(nn.Linear):
+class MaskedLinear(CachedLayer, nn.Linear):
     """A linear layer with a fixed 0/1 connectivity mask (used by MADE).
 
     ``mask`` has shape (out_features, in_features); ``mask[o, i] = 1`` lets output o read input i.
+
+    For cached sampling, ``in_per_pixel`` (``out_per_pixel``) says that the input (output) features
+    are laid out in raster order, that many per pixel; a region's forward then takes (gives) only the
+    features of the region's pixels. A raster-ordered input is absorbed one region at a time: the
+    pre-activation ``bias + W x`` is updated by the columns of the values that changed, so each drawn
+    sub-pixel costs one column of W instead of the whole product. A raster-ordered output computes
+    only the region's rows of W. Hidden features (``None``) are computed in full.
     """
 
     mask: torch.Tensor
 
-    def __init__(self, mask: torch.Tensor, bias: bool = True) -> None:
+    def __init__(
+        self, mask: torch.Tensor, bias: bool = True, in_per_pixel: int | None = None, out_per_pixel: int | None = None
+    ) -> None:
         if mask.dim() != 2:
             raise ValueError(f"mask must be 2-D (out_features, in_features), got shape {tuple(mask.shape)}")
         out_features, in_features = mask.shape
         super().__init__(in_features, out_features, bias=bias)
+        self.in_per_pixel, self.out_per_pixel = in_per_pixel, out_per_pixel
         self.register_buffer("mask", mask.to(torch.float32).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
         return F.linear(x, self.weight * self.mask, self.bias)
+
+    def _features(self, per_pixel: int | None) -> slice:
+        """The raster-ordered features of the current region (one row, or whole rows)."""
+        state = self.cache
+        (r0, r1), (c0, c1) = state.rows, state.cols
+        if r1 - r0 > 1 and (c0, c1) != (0, state.width):
+            raise ValueError("a raster-ordered region must be part of one row or whole rows")
+        return slice((r0 * state.width + c0) * per_pixel, ((r1 - 1) * state.width + c1) * per_pixel)
+
+    def start_cache(self, state) -> None:
+        super().start_cache(state)
+        self._weight = self.weight * self.mask  # masked once for the whole sampling
+        self._pre: torch.Tensor | None = None
+
+    def stop_cache(self) -> None:
+        super().stop_cache()
+        self._weight = self._pre = None
+
+    def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self._weight, self.bias
+        if self.in_per_pixel is None:
+            if self.out_per_pixel is None:
+                return F.linear(x, weight, bias)
+            rows = self._features(self.out_per_pixel)
+            return F.linear(x, weight[rows], None if bias is None else bias[rows])
+        cols = self._features(self.in_per_pixel)
+        if self._buffer is None:  # the input so far (B, in), and bias + W @ (input so far) (B, out)
+            self._buffer = x.new_zeros(x.shape[0], self.in_features)
+            self._pre = x.new_zeros(x.shape[0], self.out_features) + (0.0 if bias is None else bias)
+        change = x - self._buffer[:, cols]  # nonzero only where a value was drawn since the last pass
+        self._buffer[:, cols] = x
+        self._pre = self._pre + change @ weight[:, cols].T
+        if self.out_per_pixel is None:
+            return self._pre
+        return self._pre[:, self._features(self.out_per_pixel)]
 
 
 class ChannelLayerNorm(nn.Module):
@@ -179,6 +235,22 @@ class ClassBias(nn.Module):
         return self.embedding(y.long())[:, :, None, None]
 
 
+class PointwiseConv2d(CachedConv, nn.Conv2d):
+    """A 1x1 convolution (B, in, H, W) -> (B, out, H, W), as ``nn.Conv2d(in, out, 1)`` (same weights),
+    that while sampling with a cache runs as a matrix product on the region, which is faster."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
+        return super().forward(x)
+
+    def _cache_geometry(self):
+        return (0, 0, 0, 0), self.weight, self.bias, 1, 1
+
+
 class ResidualBlock(nn.Module):
     """PixelCNN residual block: 1x1 (2h -> h), k x k mask B (h -> h), 1x1 (h -> 2h), plus input.
 
@@ -224,7 +296,7 @@ class ResidualBlock(nn.Module):
         return x + out
 
 
-class StackConv2d(nn.Conv2d):
+class StackConv2d(CachedConv, nn.Conv2d):
     """The convolution of one Gated PixelCNN stack, with only the taps its footprint keeps.
 
     The k x k footprint of :func:`masks.stack_mask` is cropped to its bounding box (vertical:
@@ -272,7 +344,37 @@ class StackConv2d(nn.Conv2d):
         self.register_buffer("mask", full[:, :, r0 : r1 + 1, c0 : c1 + 1].clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
         return self._conv_forward(F.pad(x, self.padding_lrtb), self.weight * self.mask, self.bias)
+
+    def _cache_geometry(self):
+        return self.padding_lrtb, self.weight * self.mask, self.bias, 1, self.dilation[0]
+
+    def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        """The vertical stack never sees the image's current row, so its outputs for row i are final
+        once the rows above are drawn: the sampler's pass over whole rows computes and keeps them, and
+        a pass over a few pixels of the row reads them back instead of computing them again."""
+        if self.stack == "horizontal":
+            return super()._forward_cached(x)
+        (r0, r1), (c0, c1) = self.cache.rows, self.cache.cols
+        if (c0, c1) == (0, self.cache.width):
+            out = super()._forward_cached(x)
+            if self._rows_out is None:
+                self._rows_out = out.new_zeros(out.shape[0], out.shape[1], self.cache.height, self.cache.width)
+            self._rows_out[:, :, r0:r1] = out
+            return out
+        if self._rows_out is None:
+            raise ValueError("a vertical stack computes a few pixels of a row only after a pass over whole rows")
+        return self._rows_out[:, :, r0:r1, c0:c1]
+
+    def start_cache(self, state) -> None:
+        super().start_cache(state)
+        self._rows_out: torch.Tensor | None = None
+
+    def stop_cache(self) -> None:
+        super().stop_cache()
+        self._rows_out = None
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", stack={self.stack!r}, mask_type={self.mask_type!r}, window={self.full_kernel_size}"
@@ -334,7 +436,7 @@ class GatedBlock(nn.Module):
         self.horizontal = StackConv2d(
             in_channels, 2 * channels, kernel_size, "horizontal", mask_type, dilation, out_copies=2, **colour
         )
-        self.link = nn.Conv2d(2 * channels, 2 * channels, 1)
+        self.link = PointwiseConv2d(2 * channels, 2 * channels)
         self.bias_v = ClassBias(n_classes, 2 * channels)
         self.bias_h = ClassBias(n_classes, 2 * channels)
         self.out = MaskedConv2d(channels, channels, 1, "B", **colour)
@@ -382,7 +484,36 @@ def right_shift(x: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (1, 0, 0, 0))[:, :, :, :-1]
 
 
-class ShiftedConv2d(nn.Conv2d):
+class Shift(CachedLayer, nn.Module):
+    """:func:`down_shift` (``"down"``) or :func:`right_shift` (``"right"``) as a layer, so that while
+    sampling with a cache it can hand a region the row above it (or the column left of it)."""
+
+    def __init__(self, direction: Literal["down", "right"]) -> None:
+        super().__init__()
+        if direction not in ("down", "right"):
+            raise ValueError(f"direction must be 'down' or 'right', got {direction!r}")
+        self.direction = direction
+        self.offset = (1, 0) if direction == "down" else (0, 1)  # (rows, columns) moved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
+        return down_shift(x) if self.direction == "down" else right_shift(x)
+
+    def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        r0, r1, c0, c1 = self.cache.check(x, self.cache_scale, self)
+        down, right = self.offset
+        if self._buffer is None:  # input (i, j) is kept at (i + down, j + right); output (i, j) reads (i, j)
+            h, w = self.cache.size_at(self.cache_scale)
+            self._buffer = x.new_zeros(x.shape[0], x.shape[1], h + down, w + right)
+        self._buffer[:, :, r0 + down : r1 + down, c0 + right : c1 + right] = x
+        return self._buffer[:, :, r0:r1, c0:c1].clone()
+
+    def extra_repr(self) -> str:
+        return repr(self.direction)
+
+
+class ShiftedConv2d(CachedConv, nn.Conv2d):
     """A convolution padded so that output (i, j) reads no row below i ("down") and, for
     "downright", no column right of j either. With ``stride=2`` it halves H and W.
 
@@ -401,24 +532,51 @@ class ShiftedConv2d(nn.Conv2d):
         self.shift = shift
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache is not None:
+            return self._forward_cached(x)
         return super().forward(F.pad(x, self.padding_lrtb))
 
+    def _cache_geometry(self):
+        return self.padding_lrtb, self.weight, self.bias, self.stride[0], 1
 
-class ShiftedConvTranspose2d(nn.ConvTranspose2d):
+
+class ShiftedConvTranspose2d(CachedLayer, nn.ConvTranspose2d):
     """The up-sampling twin of :class:`ShiftedConv2d`: stride 2, then cropped so that no output
-    reads a later position. (B, in, H, W) -> (B, out, 2H, 2W)."""
+    reads a later position. (B, in, H, W) -> (B, out, 2H, 2W).
+
+    Output (p, q) reads input row p // 2 and, for "down", input columns (q +- 1) // 2; while sampling
+    with a cache the layer keeps its input and computes the region's outputs from a small window."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int], shift: ShiftType) -> None:
         _check_shift(shift)
         super().__init__(in_channels, out_channels, kernel_size, stride=2, output_padding=1)
         self.shift = shift
+        self.left_crop = (kernel_size[1] - 1) // 2 if shift == "down" else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if self.cache is not None:
+            return self._forward_cached(x)
         out = super().forward(x)  # (B, out, 2H + kh - 1, 2W + kw - 1)
         kh, kw = self.kernel_size
         h, w = out.shape[2] - kh + 1, out.shape[3] - kw + 1  # 2H, 2W
-        left = (kw - 1) // 2 if self.shift == "down" else 0
-        return out[:, :, :h, left : left + w]
+        return out[:, :, :h, self.left_crop : self.left_crop + w]
+
+    def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        (kh, kw), left = self.kernel_size, self.left_crop
+        r0, r1, c0, c1 = self.cache.check(x, self.cache_scale, self)
+        top_margin, left_margin = max(0, -((2 - kh) // 2)), max(0, -((left - kw + 2) // 2))  # windows may start there
+        if self._buffer is None:
+            h, w = self.cache.size_at(self.cache_scale)
+            self._buffer = x.new_zeros(x.shape[0], x.shape[1], top_margin + h + 1, left_margin + w + 1)
+        self._buffer[:, :, top_margin + r0 : top_margin + r1, left_margin + c0 : left_margin + c1] = x
+        p0, p1, q0, q1 = self.cache.region_at(self.cache_scale // 2)  # the outputs wanted
+        # full output (p, q) = transposed-conv output (p, q + left), fed by input rows r with 2r + a = p
+        # (0 <= a < kh) and columns c with 2c + b = q + left (0 <= b < kw): take just those inputs.
+        i0, i1 = (p0 - kh + 2) // 2, (p1 - 1) // 2 + 1
+        j0, j1 = (q0 + left - kw + 2) // 2, (q1 - 1 + left) // 2 + 1
+        window = self._buffer[:, :, top_margin + i0 : top_margin + i1, left_margin + j0 : left_margin + j1]
+        out = F.conv_transpose2d(window, self.weight, self.bias, stride=2)  # output (p, q') of the window is (p + 2 i0, q' + 2 j0)
+        return out[:, :, p0 - 2 * i0 : p1 - 2 * i0, q0 + left - 2 * j0 : q1 + left - 2 * j0]
 
 
 def concat_elu(x: torch.Tensor) -> torch.Tensor:
@@ -442,7 +600,7 @@ class GatedResNet(nn.Module):
         super().__init__()
         kernel = (2, 3) if _check_shift(shift) == "down" else (2, 2)
         self.conv1 = ShiftedConv2d(2 * channels, channels, kernel, shift)
-        self.aux = nn.Conv2d(2 * aux_channels, channels, 1) if aux_channels else None
+        self.aux = PointwiseConv2d(2 * aux_channels, channels) if aux_channels else None
         self.dropout = nn.Dropout(dropout)
         self.conv2 = ShiftedConv2d(2 * channels, 2 * channels, kernel, shift)
         self.class_bias = ClassBias(n_classes, 2 * channels)

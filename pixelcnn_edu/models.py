@@ -27,13 +27,14 @@ from .layers import (
     MaskedConv2d,
     MaskedLinear,
     NormType,
+    PointwiseConv2d,
     ResidualBlock,
+    Shift,
     ShiftedConv2d,
     ShiftedConvTranspose2d,
-    down_shift,
     make_norm,
-    right_shift,
 )
+from .incremental import CachedLayer
 from .masks import ColorConvention, check_color_convention, color_permutation
 
 
@@ -84,7 +85,16 @@ class AutoregressiveModel(nn.Module):
 
     ``n_classes`` is None for an unconditional model; a class-conditional model takes labels
     ``y`` (B,) in [0, n_classes) in ``forward``, ``log_prob`` and sampling.
+
+    ``cache_rows`` tells ``sampling`` how this class's ``params`` runs on a region while sampling
+    with a cache (:mod:`incremental`): 1 for one pixel at a time (after a pass over its row, for the
+    vertical stacks), k > 1 for bands of k whole rows (PixelCNN++'s U-Net), None for no cache. Only
+    the class that defines ``params`` can promise it: a subclass with its own ``params`` samples with
+    the naive loop until it sets ``cache_rows`` itself.
     """
+
+    cache_rows: int | None = None
+    cache_state = None  # set while a sampling loop runs the model with caches (incremental.caching)
 
     def __init__(self, in_channels: int, levels: int, likelihood: Any = None, n_classes: int | None = None) -> None:
         super().__init__()
@@ -113,9 +123,18 @@ class AutoregressiveModel(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Distribution parameters (B, P, H, W) for images ``x`` (B, C, H, W) in [0, 1]."""
+        if self.cache_state is not None:
+            raise RuntimeError(
+                "this model is inside a cached sampling loop, which computes one region at a time; "
+                "finish or close() that loop before calling the model on whole images"
+            )
         check_images(x, in_channels=self.in_channels, levels=self.levels)
         check_labels(y, batch_size=x.shape[0], n_classes=self.n_classes)
+        self.check_image_size(tuple(x.shape[2:]))
         return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
+
+    def check_image_size(self, size: tuple[int, int]) -> None:
+        """Raise a ValueError if the model cannot take images of ``size`` (H, W); any size by default."""
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """The network proper: (B, C, H, W) in [-1, 1] -> parameters (B, P, H, W)."""
@@ -205,6 +224,8 @@ class PixelCNN(AutoregressiveModel):
         # them into one block per channel (R's parameters, then G's, then B's) for the likelihood.
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
+    cache_rows = 1
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         features = self.input_conv(x) + self.input_bias(y)
         for block in self.blocks:
@@ -283,6 +304,8 @@ class GatedPixelCNN(AutoregressiveModel):
         )
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
+    cache_rows = 1
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         v = h = x
         skips = 0.0
@@ -344,6 +367,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         self.u_start = ShiftedConv2d(c, h, (2, 3), "down")
         self.ul_start_above = ShiftedConv2d(c, h, (1, 3), "down")
         self.ul_start_left = ShiftedConv2d(c, h, (2, 1), "downright")
+        self.shift_down, self.shift_down_ul, self.shift_right = Shift("down"), Shift("down"), Shift("right")
         self.down_u = nn.ModuleList(nn.ModuleList(GatedResNet(h, "down", **block) for _ in range(n_resnet)) for _ in range(3))
         self.down_ul = nn.ModuleList(
             nn.ModuleList(GatedResNet(h, "downright", aux_channels=h, **block) for _ in range(n_resnet)) for _ in range(3)
@@ -359,15 +383,27 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         )
         self.grow_u = nn.ModuleList(ShiftedConvTranspose2d(h, h, (2, 3), "down") for _ in range(2))
         self.grow_ul = nn.ModuleList(ShiftedConvTranspose2d(h, h, (2, 2), "downright") for _ in range(2))
-        self.head = nn.Conv2d(h, self.likelihood.param_channels(in_channels), 1)
+        self.head = PointwiseConv2d(h, self.likelihood.param_channels(in_channels))
+        # While sampling with a cache, each layer must know the resolution of its input (1 = full size).
+        stages = [(self.down_u, self.down_ul, (1, 2, 4)), (self.up_u, self.up_ul, (4, 2, 1))]
+        resampling = [(self.shrink_u, self.shrink_ul, (1, 2)), (self.grow_u, self.grow_ul, (4, 2))]
+        for u_part, ul_part, scales in stages + resampling:
+            for scale, u_stage, ul_stage in zip(scales, u_part, ul_part):
+                for layer in [*u_stage.modules(), *ul_stage.modules()]:
+                    if isinstance(layer, CachedLayer):
+                        layer.cache_scale = scale
+
+    cache_rows = 1
+
+    def check_image_size(self, size: tuple[int, int]) -> None:
+        if size[0] % 4 or size[1] % 4:
+            raise ValueError(f"PixelCNNPlusPlus halves the image twice: H and W must be divisible by 4, got {size}")
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         b, _, height, width = x.shape
-        if height % 4 or width % 4:
-            raise ValueError(f"PixelCNNPlusPlus halves the image twice: H and W must be divisible by 4, got {(height, width)}")
         x = torch.cat([x, torch.ones(b, 1, height, width, device=x.device, dtype=x.dtype)], dim=1)
-        u = down_shift(self.u_start(x))  # strictly above
-        ul = down_shift(self.ul_start_above(x)) + right_shift(self.ul_start_left(x))  # above, and left in the row
+        u = self.shift_down(self.u_start(x))  # strictly above
+        ul = self.shift_down_ul(self.ul_start_above(x)) + self.shift_right(self.ul_start_left(x))  # above, and left in the row
         us, uls = [u], [ul]
         for stage in range(3):  # down pass: full, half, quarter size
             for u_block, ul_block in zip(self.down_u[stage], self.down_ul[stage]):
@@ -422,16 +458,24 @@ class MADE(AutoregressiveModel):
         for width in hidden:
             degrees.append(torch.arange(width) % (d - 1) + 1)  # 1..D-1, cycling
         layers: list[nn.Module] = []
+        raster_in = in_channels  # the first layer reads the sub-pixels in raster order, C per pixel
         for d_in, d_out in zip(degrees[:-1], degrees[1:]):
-            layers += [MaskedLinear((d_out[:, None] >= d_in[None, :]).float()), nn.ReLU()]
+            layers += [MaskedLinear((d_out[:, None] >= d_in[None, :]).float(), in_per_pixel=raster_in), nn.ReLU()]
+            raster_in = None
         out_degree = torch.arange(1, d + 1).repeat_interleave(self.per_dim)
-        layers.append(MaskedLinear((out_degree[:, None] > degrees[-1][None, :]).float()))
+        layers.append(
+            MaskedLinear((out_degree[:, None] > degrees[-1][None, :]).float(), in_per_pixel=raster_in, out_per_pixel=in_channels * self.per_dim)
+        )
         self.net = nn.Sequential(*layers)
 
+    cache_rows = 1
+
+    def check_image_size(self, size: tuple[int, int]) -> None:
+        if tuple(size) != self.image_size:
+            raise ValueError(f"MADE was built for images of size {self.image_size}, got {tuple(size)}")
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        b, c, h, w = x.shape
-        if (h, w) != self.image_size:
-            raise ValueError(f"MADE was built for images of size {self.image_size}, got {(h, w)}")
+        b, c, h, w = x.shape  # the whole image, or while sampling with a cache the current region
         flat = x.permute(0, 2, 3, 1).reshape(b, -1)  # raster order: rows, columns, channels
         out = self.net(flat).view(b, h, w, c, self.per_dim)
         return out.permute(0, 3, 4, 1, 2).reshape(b, c * self.per_dim, h, w)
@@ -451,9 +495,11 @@ class IndependentPixels(AutoregressiveModel):
         self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w])
         self.logits = nn.Parameter(torch.zeros(self.likelihood.param_channels(in_channels), h, w))
 
+    def check_image_size(self, size: tuple[int, int]) -> None:
+        if tuple(size) != self.image_size:
+            raise ValueError(f"IndependentPixels was built for images of size {self.image_size}, got {tuple(size)}")
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        if tuple(x.shape[2:]) != self.image_size:
-            raise ValueError(f"IndependentPixels was built for images of size {self.image_size}, got {tuple(x.shape[2:])}")
         return self.logits.expand(x.shape[0], -1, -1, -1)
 
 

@@ -1,21 +1,28 @@
 """Drawing images from an autoregressive model, one sub-pixel at a time.
 
-The loop is the definition of the model: for every position in raster order
-(rows, columns, then channels R, G, B), run the network on the partial image, read the
-distribution of the next sub-pixel, draw a value and write it in. ``sample_steps`` is
-that loop as a generator; ``sample`` runs it to the end and ``sampling_trace`` records
-it for the widgets, so all three draw exactly the same images for the same generator.
+The loop is the definition of the model: for every position in raster order (rows, columns, then
+channels R, G, B), read the distribution of the next sub-pixel given the partial image, draw a value
+and write it in. ``cache=False`` does this literally, one full pass of the network per sub-pixel (the
+naive reference). ``cache=True`` (the default) gets the same distributions from per-layer caches
+(:mod:`incremental`): each pass computes only the current pixel (or band of rows) from the buffers of
+earlier activations. Every entry point below (``sample``, ``sample_steps``, ``sampling_trace``,
+``complete``, the widgets and the CLI) runs the one generator ``_steps``, so they all draw the same
+images for the same generator, cached or not.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
-from .checks import check_labels
+from . import incremental
+from .checks import check_images, check_labels
 
 
 @dataclass
@@ -26,7 +33,7 @@ class SamplingStep:
         (shared with the loop: clone it to keep it).
     position: (c, i, j) the sub-pixel drawn at this step.
     probs: (n, levels) the distribution it was drawn from.
-    value: (n,) the drawn values, float in [0, 1].
+    value: (n,) the drawn (or, in a completion, given) values, float in [0, 1].
     """
 
     canvas: torch.Tensor
@@ -39,22 +46,49 @@ class SamplingStep:
 class SamplingTrace:
     """The recorded sampling of a batch, for step-by-step display.
 
-    frames: (T + 1, n, C, H, W) partial images: frames[0] is blank, frames[t] after t steps.
+    Only what each step adds is stored; ``frame(t)`` rebuilds the partial image after t steps on
+    demand, so a trace of 64 colour images at 256 levels does not hold 2,352 canvases.
+
     positions: list of T (c, i, j) positions in the order they were drawn.
     probs: (T, n, levels) the distribution of the sub-pixel drawn at each step.
     values: (T, n) the drawn values in [0, 1].
+    shape: (n, C, H, W) of the images (a completion's given sub-pixels are steps like the drawn ones).
     labels: (n,) the class of each image for a conditional model, else None.
     """
 
-    frames: torch.Tensor
     positions: list[tuple[int, int, int]]
     probs: torch.Tensor
     values: torch.Tensor
     levels: int
+    shape: tuple[int, int, int, int]
     labels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
+
+    def frame(self, t: int, index: int | None = None) -> torch.Tensor:
+        """The partial images after ``t`` steps, (n, C, H, W) on the CPU, or image ``index`` alone
+        (C, H, W); ``t = -1`` is the end (the finished images)."""
+        steps = len(self)
+        if t < 0:
+            t += steps + 1
+        if not 0 <= t <= steps:
+            raise IndexError(f"t must be in [0, {steps}] (or -1 for the last frame), got {t}")
+        n, c, h, w = self.shape
+        values = self.values[:t] if index is None else self.values[:t, index : index + 1]  # (t, n) or (t, 1)
+        flat = torch.zeros(values.shape[1], c * h * w, dtype=self.values.dtype)
+        if t:
+            flat[:, self._flat_positions[:t]] = values.T
+        images = flat.view(-1, c, h, w)
+        return images if index is None else images[0]
+
+    @property
+    def _flat_positions(self) -> torch.Tensor:
+        """(T,) the index of each step's sub-pixel in a flattened (C, H, W) image."""
+        if getattr(self, "_flat", None) is None or len(self._flat) != len(self):
+            _, _, h, w = self.shape
+            self._flat = torch.tensor([(c * h + i) * w + j for c, i, j in self.positions], dtype=torch.long)
+        return self._flat
 
 
 def _image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
@@ -64,7 +98,115 @@ def _image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return size  # type: ignore[return-value]
 
 
+def _check_n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return n
+
+
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    return float(temperature)
+
+
+def cache_rows(model: torch.nn.Module) -> int | None:
+    """How ``model`` samples with a cache: ``cache_rows`` of the class that defines its ``params``
+    (1: a pixel at a time, k: bands of k rows), or None when it cannot (its ``params`` made no promise,
+    or it holds a convolution that reads neighbours but keeps no cache)."""
+    for cls in type(model).__mro__:
+        if "params" in cls.__dict__:
+            rows = cls.__dict__.get("cache_rows")
+            break
+    else:
+        rows = None
+    if rows is None or incremental.uncached_spatial_layers(model):
+        return None
+    return rows
+
+
 @torch.no_grad()
+def _steps(
+    model: torch.nn.Module,
+    canvas: torch.Tensor,
+    known: torch.Tensor | None,
+    y: torch.Tensor | None,
+    temperature: float,
+    generator: torch.Generator | None,
+    progress: bool,
+    cache: bool,
+) -> Iterator[SamplingStep]:
+    """The sampling loop. ``canvas`` (n, C, H, W) on the model's device is written in place: at every
+    sub-pixel where ``known`` (n, C, H, W) bool is True it keeps its value (a completion), elsewhere it
+    gets a draw. The same number of random draws is made either way, so ``cache`` changes nothing."""
+    _, c_in, h, w = canvas.shape
+    levels = model.levels
+    rows = cache_rows(model) if cache else None
+    if cache and rows is None:
+        warnings.warn(f"{type(model).__name__} cannot sample with a cache; using the naive loop (one full pass per sub-pixel)", stacklevel=3)
+    # A likelihood that couples channels comes with models that hide the whole current pixel, so one
+    # pass gives the parameters of all its channels; otherwise G and B must see the R (and G) just
+    # drawn, and the model runs again for every channel.
+    per_pixel = getattr(model.likelihood, "couples_channels", False)
+
+    def network(top: int, bottom: int, left: int, right: int) -> torch.Tensor:
+        """Parameters for the region rows [top, bottom), columns [left, right) from the caches."""
+        state.set_region((top, bottom), (left, right))
+        return model.params(2.0 * canvas[:, :, top:bottom, left:right] - 1.0, y)
+
+    def pixel_params(i: int, j: int) -> torch.Tensor:  # (n, P, 1, 1)
+        if rows is None:
+            return model(canvas, y)[:, :, i : i + 1, j : j + 1]
+        if rows == 1:  # this pixel, and the one before it again: the input layers see its last channel
+            return network(i, i + 1, max(j - 1, 0), j + 1)[:, :, :, -1:]
+        top = i - i % rows  # the band of whole rows that holds row i
+        return network(top, top + rows, 0, w)[:, :, i - top : i - top + 1, j : j + 1]
+
+    was_training = model.training
+    model.eval()
+    try:
+        with incremental.caching(model, (h, w)) if rows else nullcontext() as state:
+            bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
+            for i in range(h):
+                if rows == 1:  # finish the row above (its last pixel) and fill the vertical stacks of row i
+                    network(max(i - 1, 0), i + 1, 0, w)
+                elif rows and i % rows == 0 and i > 0:  # finish the band above: its input buffers lack its last pixel
+                    network(i - rows, i, 0, w)
+                for j in range(w):
+                    for c in range(c_in):
+                        if c == 0 or not per_pixel:
+                            params = pixel_params(i, j)
+                        pixel = canvas[:, :, i : i + 1, j : j + 1]  # earlier channels of this pixel are written
+                        probs = model.likelihood.probs(params, temperature, x=pixel)[:, c, :, 0, 0]  # (n, levels)
+                        index = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                        value = index.to(canvas.dtype) / (levels - 1)
+                        if known is not None:
+                            value = torch.where(known[:, c, i, j], canvas[:, c, i, j], value)
+                        canvas[:, c, i, j] = value
+                        bar.update()
+                        yield SamplingStep(canvas, (c, i, j), probs, value)
+            bar.close()
+    finally:
+        model.train(was_training)
+
+
+def _start(model: torch.nn.Module, n: int, image_size, y: torch.Tensor | None, temperature: float):
+    """Validate the common arguments; return (device, (H, W), y on the device)."""
+    _check_n(n)
+    check_temperature(temperature)
+    h, w = _image_size(image_size)
+    if hasattr(model, "check_image_size"):
+        model.check_image_size((h, w))
+    device = next(model.parameters()).device
+    check_labels(y, batch_size=n, n_classes=getattr(model, "n_classes", None))
+    return device, (h, w), None if y is None else y.to(device)
+
+
 def sample_steps(
     model: torch.nn.Module,
     n: int,
@@ -74,44 +216,17 @@ def sample_steps(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
     progress: bool = False,
+    cache: bool = True,
 ) -> Iterator[SamplingStep]:
     """Yield every step of drawing ``n`` images, in raster order (rows, columns, channels).
 
     The model is switched to eval mode while sampling and restored afterwards. ``generator``
-    must live on the model's device (CPU generator for a CPU model).
+    must live on the model's device (CPU generator for a CPU model). ``cache=False`` runs the
+    naive reference loop (one full pass per sub-pixel).
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    h, w = _image_size(image_size)
-    device = next(model.parameters()).device
-    check_labels(y, batch_size=n, n_classes=getattr(model, "n_classes", None))
-    if y is not None:
-        y = y.to(device)
-    c_in, levels = model.in_channels, model.levels
-    canvas = torch.zeros(n, c_in, h, w, device=device)
-    was_training = model.training
-    model.eval()
-    try:
-        bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
-        # A likelihood that couples channels comes with models that hide the whole current pixel,
-        # so one forward pass gives the parameters of all its channels; otherwise G and B must see
-        # the R (and G) just drawn, and the model runs again for every channel.
-        per_pixel = getattr(model.likelihood, "couples_channels", False)
-        for i in range(h):
-            for j in range(w):
-                for c in range(c_in):
-                    if c == 0 or not per_pixel:
-                        params = model(canvas, y)[:, :, i : i + 1, j : j + 1]  # (n, P, 1, 1)
-                    pixel = canvas[:, :, i : i + 1, j : j + 1]  # earlier channels of this pixel are drawn
-                    probs = model.likelihood.probs(params, temperature, x=pixel)[:, c, :, 0, 0]  # (n, levels)
-                    index = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-                    value = index.to(canvas.dtype) / (levels - 1)
-                    canvas[:, c, i, j] = value
-                    bar.update()
-                    yield SamplingStep(canvas, (c, i, j), probs, value)
-        bar.close()
-    finally:
-        model.train(was_training)
+    device, (h, w), y = _start(model, n, image_size, y, temperature)
+    canvas = torch.zeros(n, model.in_channels, h, w, device=device)
+    return _steps(model, canvas, None, y, temperature, generator, progress, cache)
 
 
 def sample(
@@ -123,19 +238,37 @@ def sample(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
     progress: bool = False,
+    cache: bool = True,
 ) -> torch.Tensor:
     """Draw ``n`` images, (n, C, H, W) float in [0, 1] on the model's level grid.
 
-    ``temperature`` < 1 sharpens every conditional, > 1 flattens it; 1 draws exactly from the
-    distribution that ``model.log_prob`` defines.
+    ``temperature`` < 1 sharpens every conditional, > 1 flattens it (p_T(k) proportional to
+    p(k)^(1/T)); 1 draws exactly from the distribution that ``model.log_prob`` defines.
+    ``cache=True`` computes only the activations each new sub-pixel can change; ``cache=False`` is
+    the naive loop, kept as the reference: both give the same images for the same generator.
     """
+    steps = sample_steps(
+        model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress, cache=cache
+    )
+    return _run(steps)
+
+
+def _run(steps: Iterator[SamplingStep]) -> torch.Tensor:
     canvas = None
-    for step in sample_steps(
-        model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress
-    ):
+    for step in steps:
         canvas = step.canvas
     assert canvas is not None
     return canvas.clone()
+
+
+def _record(steps: Iterator[SamplingStep], shape, levels: int, y: torch.Tensor | None) -> SamplingTrace:
+    positions, probs, values = [], [], []
+    for step in steps:
+        positions.append(step.position)
+        probs.append(step.probs.cpu())
+        values.append(step.value.cpu())
+    labels = None if y is None else y.detach().cpu().clone()
+    return SamplingTrace(positions, torch.stack(probs), torch.stack(values), levels, tuple(shape), labels)
 
 
 def sampling_trace(
@@ -147,24 +280,130 @@ def sampling_trace(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
     progress: bool = False,
+    cache: bool = True,
 ) -> SamplingTrace:
     """Run the sampling loop and record every step (for ``widgets.SamplingStepper``).
 
     For a class-conditional model pass one label per image, e.g. ``y=torch.arange(10)`` to draw
     one image of each digit; the trace keeps them, and the stepper offers a class picker.
     """
+    steps = sample_steps(
+        model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress, cache=cache
+    )
     h, w = _image_size(image_size)
-    frames = [torch.zeros(n, model.in_channels, h, w)]
-    positions, probs, values = [], [], []
-    for step in sample_steps(
-        model, n, (h, w), y=y, temperature=temperature, generator=generator, progress=progress
-    ):
-        frames.append(step.canvas.detach().cpu().clone())
-        positions.append(step.position)
-        probs.append(step.probs.cpu())
-        values.append(step.value.cpu())
-    labels = None if y is None else y.detach().cpu().clone()
-    return SamplingTrace(torch.stack(frames), positions, torch.stack(probs), torch.stack(values), model.levels, labels)
+    return _record(steps, (n, model.in_channels, h, w), model.levels, y)
+
+
+def check_known(x: torch.Tensor, known: torch.Tensor, *, allow_ignored_future: bool = False) -> torch.Tensor:
+    """Check a completion mask and return it as (B, C, H, W) bool.
+
+    ``known`` is a bool tensor of the shape of ``x`` (B, C, H, W), of one image (C, H, W) or of
+    one channel (H, W), True where the sub-pixel is given. A raster-order model draws sub-pixel k
+    from p(x_k | x_<k), so it can use a given value only if every sub-pixel before it is given too:
+    a known sub-pixel after an unknown one raises a ValueError, unless ``allow_ignored_future``,
+    which drops such sub-pixels (they are drawn instead) with a warning.
+    """
+    if not isinstance(known, torch.Tensor) or known.dtype != torch.bool:
+        raise TypeError(f"known must be a bool tensor (True where the sub-pixel is given), got {getattr(known, 'dtype', type(known).__name__)}")
+    if tuple(known.shape) not in (tuple(x.shape), tuple(x.shape[1:]), tuple(x.shape[2:])):
+        raise ValueError(
+            f"known must have the shape of x {tuple(x.shape)}, of one image {tuple(x.shape[1:])} or of one "
+            f"channel {tuple(x.shape[2:])}, got {tuple(known.shape)}"
+        )
+    known = known.to(x.device).expand(x.shape)
+    order = known.permute(0, 2, 3, 1).flatten(1)  # (B, D) in raster order: rows, columns, channels
+    after_unknown = torch.cummax((~order).int(), dim=1).values.bool()  # an unknown sub-pixel at or before k
+    ignored = order & after_unknown
+    if ignored.any():
+        count = int(ignored.sum())
+        first = int(ignored.int().argmax(1)[ignored.any(1)][0])
+        _, c, h, w = x.shape
+        where = (first // c % w, first % c)
+        message = (
+            f"{count} known sub-pixel(s) come after an unknown one in raster order (the first at row "
+            f"{first // c // w}, column {where[0]}, channel {where[1]}); a raster-order model conditions "
+            f"only on earlier sub-pixels, so it cannot use them"
+        )
+        if not allow_ignored_future:
+            raise ValueError(message + "; give a raster-order prefix (e.g. the top rows) or pass allow_ignored_future=True")
+        warnings.warn(message + "; they are ignored and drawn like the rest", stacklevel=3)
+        order = order & ~after_unknown
+        b, _, h, w = x.shape
+        known = order.view(b, h, w, c).permute(0, 3, 1, 2)
+    return known.contiguous()
+
+
+def _completion_steps(model, x, known, n, y, temperature, generator, progress, cache, allow_ignored_future):
+    """Validate a completion and start its loop; return (steps, labels per row, shape of the result)."""
+    check_images(x, in_channels=model.in_channels, levels=model.levels)
+    b, c, h, w = x.shape
+    _check_n(n)
+    known = check_known(x, known, allow_ignored_future=allow_ignored_future)
+    device = next(model.parameters()).device
+
+    def repeat(t: torch.Tensor) -> torch.Tensor:  # image k's completions become rows k*n .. k*n + n - 1
+        return t.to(device).repeat_interleave(n, dim=0)
+
+    y = None if y is None else repeat(_one_label_per_image(y, b))
+    _, _, y = _start(model, n * b, (h, w), y, temperature)
+    known = repeat(known)
+    canvas = torch.where(known, repeat(x), torch.zeros((), device=device))
+    steps = _steps(model, canvas, known, y, temperature, generator, progress, cache)
+    return steps, y, (b * n, c, h, w)
+
+
+def _one_label_per_image(y: torch.Tensor, b: int) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor) or y.shape != (b,):
+        raise ValueError(f"y must have shape ({b},), one label per image of x, got {tuple(getattr(y, 'shape', ()))}")
+    return y
+
+
+def complete(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    n: int = 1,
+    *,
+    y: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+    cache: bool = True,
+    allow_ignored_future: bool = False,
+) -> torch.Tensor:
+    """Keep the known sub-pixels of ``x`` and draw the rest in raster order, ``n`` times per image.
+
+    x: (B, C, H, W) float on the model's level grid.  known: bool, see :func:`check_known` (e.g.
+    the top half of every image: ``known = torch.zeros(28, 28, dtype=torch.bool); known[:14] = True``).
+    y: (B,) labels for a conditional model (each completion keeps its image's label).
+    Returns (B, n, C, H, W): ``[k, m]`` is completion m of image k.
+    """
+    steps, _, (bn, c, h, w) = _completion_steps(
+        model, x, known, n, y, temperature, generator, progress, cache, allow_ignored_future
+    )
+    return _run(steps).view(x.shape[0], n, c, h, w)
+
+
+def completion_trace(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    n: int = 1,
+    *,
+    y: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+    cache: bool = True,
+    allow_ignored_future: bool = False,
+) -> SamplingTrace:
+    """:func:`complete`, recorded step by step for the stepper: image k's completions are trace
+    images k*n .. k*n + n - 1. The given sub-pixels are steps too, with the model's distribution for
+    them, so the stepper shows how likely the model found the part it was given."""
+    steps, y_rep, shape = _completion_steps(
+        model, x, known, n, y, temperature, generator, progress, cache, allow_ignored_future
+    )
+    return _record(steps, shape, model.levels, y_rep)
 
 
 @torch.no_grad()
@@ -184,15 +423,46 @@ def scoring_trace(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | Non
     finally:
         model.train(was_training)
     n, c_in, h, w = x.shape
-    canvas = torch.zeros_like(x)
-    frames, positions, step_probs, values = [canvas.cpu().clone()], [], [], []
-    for i in range(h):
-        for j in range(w):
-            for c in range(c_in):
-                canvas[:, c, i, j] = x[:, c, i, j]
-                frames.append(canvas.cpu().clone())
-                positions.append((c, i, j))
-                step_probs.append(probs[:, c, :, i, j].cpu())
-                values.append(x[:, c, i, j].cpu())
+    positions = [(c, i, j) for i in range(h) for j in range(w) for c in range(c_in)]
+    step_probs = probs.permute(3, 4, 1, 0, 2).reshape(h * w * c_in, n, -1).cpu()  # (T, n, levels) in raster order
+    values = x.permute(2, 3, 1, 0).reshape(h * w * c_in, n).cpu()  # (T, n)
     labels = None if y is None else y.detach().cpu().clone()
-    return SamplingTrace(torch.stack(frames), positions, torch.stack(step_probs), torch.stack(values), model.levels, labels)
+    return SamplingTrace(positions, step_probs, values, model.levels, (n, c_in, h, w), labels)
+
+
+@dataclass
+class Agreement:
+    """How closely the cached loop matches the naive one, step by step, for the same generator seed.
+
+    max_prob_diff: the largest |p_cached - p_naive| over every drawn distribution and level.
+    same_values: whether every drawn value (so every image) is identical.
+    steps: the number of sub-pixels compared.
+    """
+
+    max_prob_diff: float
+    same_values: bool
+    steps: int
+
+
+def agreement(
+    model: torch.nn.Module,
+    n: int,
+    image_size: int | Sequence[int],
+    *,
+    y: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> Agreement:
+    """Run the naive and then the cached loop from generators seeded with ``seed`` and compare them
+    step by step (one after the other: a model runs one sampling loop at a time)."""
+    device = next(model.parameters()).device
+
+    def run(cache: bool) -> list[SamplingStep]:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        steps = sample_steps(model, n, image_size, y=y, temperature=temperature, cache=cache, generator=generator)
+        return [SamplingStep(None, s.position, s.probs.clone(), s.value.clone()) for s in steps]  # type: ignore[arg-type]
+
+    naive, cached = run(False), run(True)
+    worst = max((a.probs - b.probs).abs().max().item() for a, b in zip(naive, cached))
+    same = all(torch.equal(a.value, b.value) for a, b in zip(naive, cached))
+    return Agreement(worst, same, len(naive))

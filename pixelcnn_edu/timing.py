@@ -1,10 +1,13 @@
-"""Timing the loss of a likelihood, for notebook 05 and ``benchmarks/likelihood_cost.py``."""
+"""Timers shared by the notebooks and the benchmarks: the loss of a likelihood (notebook 05,
+``benchmarks/likelihood_cost.py``) and sampling, naive or cached (notebook 06, ``benchmarks/sampling_speed.py``)."""
 
 from __future__ import annotations
 
 import time
 
 import torch
+
+from . import sampling
 
 
 def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int = 5) -> float:
@@ -27,3 +30,30 @@ def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int
         if k > 0:
             times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
+
+
+def sampling_seconds(
+    model: torch.nn.Module, n: int, image_size: tuple[int, int], *, cache: bool, steps: int | None = None, seed: int = 0
+) -> float:
+    """Seconds to draw ``n`` images of ``image_size`` with the cached or the naive loop.
+
+    With ``steps``, only the first ``steps`` sub-pixels are timed and the time is scaled up to the whole
+    image: fair for the naive loop, whose every step is one full pass of the same cost (the cached loop's
+    steps differ, so time it whole). A class-conditional model draws the classes 0, 1, 2, ... in turn.
+    """
+    device = next(model.parameters()).device
+    n_classes = getattr(model, "n_classes", None)
+    y = None if n_classes is None else (torch.arange(n, device=device) % n_classes)
+    total = model.in_channels * image_size[0] * image_size[1]
+    for _ in zip(range(3), sampling.sample_steps(model, n, image_size, y=y, cache=cache)):
+        pass  # warm up: first calls allocate and pick kernels
+    loop = sampling.sample_steps(model, n, image_size, y=y, cache=cache, generator=torch.Generator(device=device).manual_seed(seed))
+    start, done = time.perf_counter(), 0
+    for _ in loop:
+        done += 1
+        if steps is not None and done >= steps:
+            loop.close()
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) * total / done

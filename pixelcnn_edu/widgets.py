@@ -70,7 +70,7 @@ class SamplingStepper(ipw.VBox):
             raise TypeError(f"trace must be a sampling.SamplingTrace, got {type(trace).__name__}")
         if len(trace) == 0:
             raise ValueError("trace has no steps")
-        batch = trace.frames.shape[1]
+        batch = trace.shape[0]
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < batch:
             raise ValueError(f"index must be an int in [0, {batch - 1}] (the trace holds {batch} images), got {index!r}")
         if kind not in ("sampled", "scored"):
@@ -112,13 +112,13 @@ class SamplingStepper(ipw.VBox):
         self._charts: dict[int, bytes] = {}
 
     def __repr__(self) -> str:  # short: Jupyter shows it as text/plain beside the widget view
-        n, c, h, w = self.trace.frames.shape[1:]
+        n, c, h, w = self.trace.shape
         return f"SamplingStepper({len(self.trace)} steps, image {self.index + 1} of {n}, {c}x{h}x{w})"
 
     def _where(self, step: int) -> str:
         """'pixel (i, j)', with the channel named for colour images, of step ``step`` (0-based)."""
         c, i, j = self.trace.positions[step]
-        channels = self.trace.frames.shape[2]
+        channels = self.trace.shape[1]
         if channels == 1:
             return f"pixel ({i}, {j})"
         name = CHANNEL_NAMES[c] if channels == 3 else f"channel {c}"
@@ -128,7 +128,7 @@ class SamplingStepper(ipw.VBox):
         """PNG of the canvas after ``t`` steps, the sub-pixel of step t (or the next one at t=0) framed."""
         if t not in self._images:
             _, i, j = self.trace.positions[max(t, 1) - 1]
-            frame = self.trace.frames[t, self.index]
+            frame = self.trace.frame(t, self.index)
             self._images[t] = viz.image_to_png(frame, scale=self.scale, highlight=(i, j))
         return self._images[t]
 

@@ -649,14 +649,14 @@ def test_sampling_visits_r_g_b_of_a_pixel_before_the_next_pixel(rgb_pixelcnn: RG
     trace = sampling.sampling_trace(model, 3, (2, 3), generator=torch.Generator().manual_seed(0))
     assert trace.positions[:4] == [(0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 0, 1)]
     assert trace.positions == [(c, i, j) for i in range(2) for j in range(3) for c in range(3)]
-    assert trace.frames.shape == (19, 3, 3, 2, 3) and trace.probs.shape == (18, 3, 4)
+    assert trace.shape == (3, 3, 2, 3) and trace.frame(0).shape == (3, 3, 2, 3) and trace.probs.shape == (18, 3, 4)
     assert torch.allclose(trace.probs.sum(-1), torch.ones(18, 3))
-    final = trace.frames[-1]
+    final = trace.frame(-1)
     with torch.no_grad():
         log_prob = model.log_prob(final)
     for t, (c, i, j) in enumerate(trace.positions):
-        step = trace.frames[t + 1] - trace.frames[t]
-        assert torch.equal(trace.frames[t + 1][:, c, i, j], trace.values[t])  # the drawn value is written ...
+        step = trace.frame(t + 1) - trace.frame(t)
+        assert torch.equal(trace.frame(t + 1)[:, c, i, j], trace.values[t])  # the drawn value is written ...
         step[:, c, i, j] = 0.0
         assert torch.equal(step, torch.zeros_like(step))  # ... and nothing else changes
         # The distribution shown at each step is the model's conditional for that sub-pixel.

@@ -303,13 +303,17 @@ def test_pack_rejects_what_split_cannot_return() -> None:
 
 def test_a_coupled_model_runs_once_per_pixel_while_sampling() -> None:
     """With a coupled mixture the model hides the whole current pixel, so the sampler reuses one
-    forward pass for R, G and B; with per-channel masks it must run again for every channel."""
+    pass for R, G and B; with per-channel masks it must run again for every channel. The naive loop
+    counts whole forward passes; the cached loop counts passes through the output head, which also
+    runs once per row for the pass over whole rows."""
     calls = {}
     for coupled in (True, False):
-        model = models.PixelCNN(in_channels=3, levels=4, hidden=6, n_layers=1, kernel_size=3,
-                                likelihood=DiscretizedLogisticMixture(2, 4, coupled=coupled))
-        count = [0]
-        model.register_forward_hook(lambda *args, count=count: count.__setitem__(0, count[0] + 1))
-        sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0))
-        calls[coupled] = count[0]
-    assert calls == {True: 6, False: 18}
+        for cache in (False, True):
+            model = models.PixelCNN(in_channels=3, levels=4, hidden=6, n_layers=1, kernel_size=3,
+                                    likelihood=DiscretizedLogisticMixture(2, 4, coupled=coupled))
+            count = [0]
+            counted = model.head if cache else model
+            counted.register_forward_hook(lambda *args, count=count: count.__setitem__(0, count[0] + 1))
+            sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0), cache=cache)
+            calls[coupled, cache] = count[0]
+    assert calls == {(True, False): 6, (False, False): 18, (True, True): 6 + 2, (False, True): 18 + 2}

@@ -129,8 +129,8 @@ def test_trace_ends_in_the_sample(make_pixelcnn) -> None:
     model = make_pixelcnn(in_channels=3, levels=4)
     drawn = sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(9))
     trace = sampling.sampling_trace(model, 2, (2, 3), generator=torch.Generator().manual_seed(9))
-    assert torch.equal(trace.frames[-1], drawn)
-    assert len(trace) == 3 * 2 * 3 and trace.frames.shape == (19, 2, 3, 2, 3)
+    assert torch.equal(trace.frame(-1), drawn)
+    assert len(trace) == 3 * 2 * 3 and trace.shape == (2, 3, 2, 3) and not hasattr(trace, "frames")
     assert trace.levels == 4 and trace.probs.shape == (18, 2, 4) and trace.values.shape == (18, 2)
 
 
@@ -139,13 +139,14 @@ def test_trace_visits_rows_then_columns_then_channels(make_pixelcnn) -> None:
     trace = sampling.sampling_trace(model, 2, (2, 2), generator=torch.Generator().manual_seed(0))
     expected = [(c, i, j) for i in range(2) for j in range(2) for c in range(3)]
     assert trace.positions == expected
-    assert torch.equal(trace.frames[0], torch.zeros(2, 3, 2, 2))
+    assert torch.equal(trace.frame(0), torch.zeros(2, 3, 2, 2))
     assert torch.allclose(trace.probs.sum(-1), torch.ones(12, 2), atol=1e-6)
     for t, (c, i, j) in enumerate(trace.positions, start=1):
-        changed = trace.frames[t] != trace.frames[t - 1]
+        changed = trace.frame(t) != trace.frame(t - 1)
         changed[:, c, i, j] = False
         assert not changed.any(), f"step {t} wrote outside {(c, i, j)}"
-        assert torch.equal(trace.frames[t][:, c, i, j], trace.values[t - 1])
+        assert torch.equal(trace.frame(t)[:, c, i, j], trace.values[t - 1])
+        assert torch.equal(trace.frame(t, 1), trace.frame(t)[1])
 
 
 @pytest.mark.parametrize("n", [0, -1])
@@ -165,13 +166,15 @@ def test_labels_for_an_unconditional_model_raise(make_pixelcnn) -> None:
         sampling.sample(make_pixelcnn(), 2, (2, 2), y=torch.zeros(2, dtype=torch.long))
 
 
+@pytest.mark.parametrize("cache", [True, False])
 @pytest.mark.parametrize("training", [True, False])
-def test_training_mode_is_restored(training: bool, make_pixelcnn) -> None:
+def test_training_mode_is_restored(training: bool, cache: bool, make_pixelcnn) -> None:
     model = make_pixelcnn(norm="batch").train(training)
     modes: list[bool] = []
-    model.register_forward_hook(lambda module, args, out: modes.append(module.training))
-    sampling.sample(model, 2, (2, 2), generator=torch.Generator().manual_seed(0))
-    assert modes and not any(modes)  # every forward ran in eval mode
+    for module in model.modules():  # the cached loop calls the layers, not the model's forward
+        module.register_forward_hook(lambda module, args, out: modes.append(module.training))
+    sampling.sample(model, 2, (2, 2), generator=torch.Generator().manual_seed(0), cache=cache)
+    assert modes and not any(modes)  # every layer ran in eval mode
     assert model.training is training
     assert all(m.training is training for m in model.modules())
 
@@ -195,7 +198,7 @@ def test_scoring_trace_sums_to_log_prob(make_pixelcnn, make_images) -> None:
     with torch.no_grad():
         expected = model.eval().log_prob(x)
     assert log_p.sum().item() == pytest.approx(expected.sum().item(), abs=1e-4)
-    assert torch.equal(trace.frames[-1], x)
+    assert torch.equal(trace.frame(-1), x)
     assert trace.positions[:4] == [(0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 0, 1)]
 
 
@@ -211,5 +214,5 @@ def test_conditional_sampling_needs_one_label_per_image_and_keeps_them() -> None
     trace = sampling.sampling_trace(model, 2, (3, 3), y=y, generator=torch.Generator().manual_seed(0))
     assert torch.equal(trace.labels, y)
     images = sampling.sample(model, 2, (3, 3), y=y, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(images, trace.frames[-1])
+    assert torch.equal(images, trace.frame(-1))
     assert sampling.sampling_trace(models.PixelCNN(hidden=8, n_layers=1), 1, (2, 2)).labels is None

@@ -41,7 +41,7 @@ def test_stepper_slider_range_and_play_link(stepper: widgets.SamplingStepper) ->
 def test_stepper_shows_the_right_step(stepper: widgets.SamplingStepper, trace: sampling.SamplingTrace, t: int) -> None:
     stepper.slider.value = t
     c, i, j = trace.positions[max(t, 1) - 1]
-    assert stepper.image.value == viz.image_to_png(trace.frames[t, 1], scale=4, highlight=(i, j))
+    assert stepper.image.value == viz.image_to_png(trace.frame(t, 1), scale=4, highlight=(i, j))
     if t == 0:
         assert stepper.readout.value == f"step 0/16 · blank canvas · next: pixel ({i}, {j})"
         assert stepper.chart.value == viz.distribution_to_png(trace.probs[0, 1], title="p(pixel (0, 0) | earlier)")
@@ -63,7 +63,7 @@ def test_stepper_changes_with_the_slider(stepper: widgets.SamplingStepper) -> No
 
 
 def test_stepper_total_bits_equal_the_log_likelihood(model: models.PixelCNN, trace: sampling.SamplingTrace) -> None:
-    x = trace.frames[-1]
+    x = trace.frame(-1)
     scored = widgets.SamplingStepper(sampling.scoring_trace(model, x), kind="scored")
     scored.slider.value = 16
     bits = -model.log_prob(x)[0].sum().item() / math.log(2)
@@ -92,7 +92,7 @@ def test_reprs_are_short(stepper: widgets.SamplingStepper, explorer: widgets.Rec
 
 def test_stepper_bad_arguments(trace: sampling.SamplingTrace) -> None:
     with pytest.raises(TypeError, match="SamplingTrace"):
-        widgets.SamplingStepper(trace.frames)  # type: ignore[arg-type]
+        widgets.SamplingStepper(trace.values)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"index must be an int in \[0, 1\]"):
         widgets.SamplingStepper(trace, index=2)
     with pytest.raises(ValueError, match="kind must be"):
@@ -169,7 +169,7 @@ def test_class_picker_switches_the_image_and_keeps_the_step(conditional_trace: s
     stepper.picker.value = 2  # the button labelled "7"
     assert stepper.index == 2 and stepper.slider.value == 5
     assert stepper.readout.value.startswith("class 7 · step 5/9")
-    assert stepper.image.value == viz.image_to_png(conditional_trace.frames[5, 2], scale=4, highlight=conditional_trace.positions[4][1:])
+    assert stepper.image.value == viz.image_to_png(conditional_trace.frame(5, 2), scale=4, highlight=conditional_trace.positions[4][1:])
     drawn = int(round(float(conditional_trace.values[4, 2])))
     assert stepper.levels_drawn[4] == drawn
 
