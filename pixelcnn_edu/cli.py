@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default=None)
+    s.add_argument("--no-cache", action="store_true", help="use the naive loop (one full pass per sub-pixel), the reference for the cached one")
     s.add_argument("--no-progress", action="store_true")
 
     e = sub.add_parser("evaluate", help="print a checkpoint's bits/dim on a dataset split")
@@ -177,7 +178,8 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
     elif args.label is not None:
         raise ValueError(f"--label was given but {args.checkpoint} holds an unconditional model")
     images = sampling.sample(
-        model, args.n, image_size, y=y, temperature=args.temperature, generator=generator, progress=not args.no_progress
+        model, args.n, image_size, y=y, temperature=args.temperature, generator=generator,
+        progress=not args.no_progress, cache=not args.no_cache,
     )
     from . import viz  # matplotlib is only needed here
 

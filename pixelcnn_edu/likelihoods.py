@@ -64,7 +64,7 @@ class Categorical:
 
         ``x`` is not needed: each channel's logits already hold everything it conditions on.
         """
-        return F.softmax(self.logits(params) / _check_temperature(temperature), dim=2)
+        return F.softmax(self.logits(params) / check_temperature(temperature), dim=2)
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x) per sub-pixel in nats, (B, C, H, W). ``x`` is (B, C, H, W) float in [0, 1]."""
@@ -280,7 +280,7 @@ class DiscretizedLogisticMixture:
         it, read from ``x`` (B, C, H, W); only those channels of ``x`` are used. ``temperature`` T
         reshapes each distribution to p^(1/T), renormalised.
         """
-        return F.softmax(self.level_log_probs(params, x) / _check_temperature(temperature), dim=2)
+        return F.softmax(self.level_log_probs(params, x) / check_temperature(temperature), dim=2)
 
     def level_log_probs(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x_c = k | x_<c, earlier pixels) for every level k, (B, C, levels, H, W), computed
@@ -364,9 +364,12 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
-def _check_temperature(temperature: float) -> float:
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
     return temperature
 
 
@@ -379,11 +382,17 @@ def bits_per_dim(log_prob: torch.Tensor) -> torch.Tensor:
     """Average negative log-likelihood in bits per sub-pixel.
 
     ``log_prob`` is (B, C, H, W) in nats; returns a scalar tensor
-    ``-sum(log_prob) / (B * C * H * W * ln 2)``.
+    ``-sum(log_prob) / (B * C * H * W * ln 2)``, the mean of :func:`bits_per_dim_per_image`.
     """
+    return bits_per_dim_per_image(log_prob).mean()
+
+
+def bits_per_dim_per_image(log_prob: torch.Tensor) -> torch.Tensor:
+    """Each image's negative log-likelihood in bits per sub-pixel, (B,): a score for one image
+    (lower = more likely under the model). ``log_prob`` is (B, C, H, W) in nats."""
     if log_prob.dim() != 4:
         raise ValueError(f"log_prob must have shape (B, C, H, W), got {tuple(log_prob.shape)}")
-    return -log_prob.sum((1, 2, 3)).mean() / (log_prob[0].numel() * math.log(2))
+    return -log_prob.sum((1, 2, 3)) / (log_prob[0].numel() * math.log(2))
 
 
 _LIKELIHOODS = {Categorical.name: Categorical, DiscretizedLogisticMixture.name: DiscretizedLogisticMixture}

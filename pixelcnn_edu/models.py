@@ -86,14 +86,13 @@ class AutoregressiveModel(nn.Module):
     ``n_classes`` is None for an unconditional model; a class-conditional model takes labels
     ``y`` (B,) in [0, n_classes) in ``forward``, ``log_prob`` and sampling.
 
-    ``cache_rows`` tells ``sampling`` how this class's ``params`` runs on a region while sampling
-    with a cache (:mod:`incremental`): 1 for one pixel at a time (after a pass over its row, for the
-    vertical stacks), k > 1 for bands of k whole rows (PixelCNN++'s U-Net), None for no cache. Only
+    ``can_cache`` promises that this class's ``params`` runs unchanged on a region of the image while
+    its layers hold caches (:mod:`incremental`), so ``sampling`` may compute one pixel at a time. Only
     the class that defines ``params`` can promise it: a subclass with its own ``params`` samples with
-    the naive loop until it sets ``cache_rows`` itself.
+    the naive loop until it sets ``can_cache = True`` itself.
     """
 
-    cache_rows: int | None = None
+    can_cache: bool = False
     cache_state = None  # set while a sampling loop runs the model with caches (incremental.caching)
 
     def __init__(self, in_channels: int, levels: int, likelihood: Any = None, n_classes: int | None = None) -> None:
@@ -224,7 +223,7 @@ class PixelCNN(AutoregressiveModel):
         # them into one block per channel (R's parameters, then G's, then B's) for the likelihood.
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
-    cache_rows = 1
+    can_cache = True
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         features = self.input_conv(x) + self.input_bias(y)
@@ -304,7 +303,7 @@ class GatedPixelCNN(AutoregressiveModel):
         )
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
-    cache_rows = 1
+    can_cache = True
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         v = h = x
@@ -393,7 +392,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
                     if isinstance(layer, CachedLayer):
                         layer.cache_scale = scale
 
-    cache_rows = 1
+    can_cache = True
 
     def check_image_size(self, size: tuple[int, int]) -> None:
         if size[0] % 4 or size[1] % 4:
@@ -468,7 +467,7 @@ class MADE(AutoregressiveModel):
         )
         self.net = nn.Sequential(*layers)
 
-    cache_rows = 1
+    can_cache = True
 
     def check_image_size(self, size: tuple[int, int]) -> None:
         if tuple(size) != self.image_size:

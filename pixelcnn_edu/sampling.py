@@ -12,7 +12,6 @@ images for the same generator, cached or not.
 
 from __future__ import annotations
 
-import math
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import incremental
 from .checks import check_images, check_labels
+from .likelihoods import check_temperature
 
 
 @dataclass
@@ -106,28 +106,13 @@ def _check_n(n: int) -> int:
     return n
 
 
-def check_temperature(temperature: float) -> float:
-    """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-    return float(temperature)
-
-
-def cache_rows(model: torch.nn.Module) -> int | None:
-    """How ``model`` samples with a cache: ``cache_rows`` of the class that defines its ``params``
-    (1: a pixel at a time, k: bands of k rows), or None when it cannot (its ``params`` made no promise,
-    or it holds a convolution that reads neighbours but keeps no cache)."""
+def can_cache(model: torch.nn.Module) -> bool:
+    """Whether ``model`` can sample with a cache: the class that defines its ``params`` says
+    ``can_cache = True``, and it holds no convolution that reads neighbours but keeps no cache."""
     for cls in type(model).__mro__:
         if "params" in cls.__dict__:
-            rows = cls.__dict__.get("cache_rows")
-            break
-    else:
-        rows = None
-    if rows is None or incremental.uncached_spatial_layers(model):
-        return None
-    return rows
+            return bool(cls.__dict__.get("can_cache", False)) and not incremental.uncached_spatial_layers(model)
+    return False
 
 
 @torch.no_grad()
@@ -146,8 +131,8 @@ def _steps(
     gets a draw. The same number of random draws is made either way, so ``cache`` changes nothing."""
     _, c_in, h, w = canvas.shape
     levels = model.levels
-    rows = cache_rows(model) if cache else None
-    if cache and rows is None:
+    cached = cache and can_cache(model)
+    if cache and not cached:
         warnings.warn(f"{type(model).__name__} cannot sample with a cache; using the naive loop (one full pass per sub-pixel)", stacklevel=3)
     # A likelihood that couples channels comes with models that hide the whole current pixel, so one
     # pass gives the parameters of all its channels; otherwise G and B must see the R (and G) just
@@ -160,23 +145,19 @@ def _steps(
         return model.params(2.0 * canvas[:, :, top:bottom, left:right] - 1.0, y)
 
     def pixel_params(i: int, j: int) -> torch.Tensor:  # (n, P, 1, 1)
-        if rows is None:
+        if not cached:
             return model(canvas, y)[:, :, i : i + 1, j : j + 1]
-        if rows == 1:  # this pixel, and the one before it again: the input layers see its last channel
-            return network(i, i + 1, max(j - 1, 0), j + 1)[:, :, :, -1:]
-        top = i - i % rows  # the band of whole rows that holds row i
-        return network(top, top + rows, 0, w)[:, :, i - top : i - top + 1, j : j + 1]
+        # this pixel, and the one before it again: the input layers must see that one's last channel
+        return network(i, i + 1, max(j - 1, 0), j + 1)[:, :, :, -1:]
 
     was_training = model.training
     model.eval()
     try:
-        with incremental.caching(model, (h, w)) if rows else nullcontext() as state:
+        with incremental.caching(model, (h, w)) if cached else nullcontext() as state:
             bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
             for i in range(h):
-                if rows == 1:  # finish the row above (its last pixel) and fill the vertical stacks of row i
+                if cached:  # finish the row above (its last pixel) and fill the vertical stacks of row i
                     network(max(i - 1, 0), i + 1, 0, w)
-                elif rows and i % rows == 0 and i > 0:  # finish the band above: its input buffers lack its last pixel
-                    network(i - rows, i, 0, w)
                 for j in range(w):
                     for c in range(c_in):
                         if c == 0 or not per_pixel:

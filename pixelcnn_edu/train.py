@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from . import models
 from .data import ImageDataset
-from .likelihoods import bits_per_dim
+from .likelihoods import bits_per_dim, bits_per_dim_per_image
 
 CHECKPOINT_FORMAT = "pixelcnn_edu/1"
 BUNDLED_DIR = Path(__file__).parent / "checkpoints"
@@ -48,20 +48,23 @@ def _labels(model: torch.nn.Module, labels: torch.Tensor) -> torch.Tensor | None
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, dataset: ImageDataset, *, batch_size: int = 256, progress: bool = False) -> float:
-    """Average negative log-likelihood of ``dataset`` in bits per dimension (eval mode)."""
+def evaluate(
+    model: torch.nn.Module, dataset: ImageDataset, *, batch_size: int = 256, progress: bool = False, per_image: bool = False
+) -> float | torch.Tensor:
+    """Negative log-likelihood of ``dataset`` in bits per dimension (eval mode): the average over
+    the images, or with ``per_image=True`` each image's own score, (N,) on the CPU."""
     device, was_training = _device(model), model.training
     model.eval()
-    total, count = 0.0, 0
+    scores = []
     try:
         for start in tqdm(range(0, len(dataset), batch_size), desc="evaluate", disable=not progress, leave=False):
             x = dataset.images[start : start + batch_size].to(device)
             y = _labels(model, dataset.labels[start : start + batch_size].to(device))
-            total += bits_per_dim(model.log_prob(x, y)).item() * x.shape[0]
-            count += x.shape[0]
+            scores.append(bits_per_dim_per_image(model.log_prob(x, y)).cpu())
     finally:
         model.train(was_training)
-    return total / count
+    per = torch.cat(scores)
+    return per if per_image else per.mean().item()
 
 
 def fit(

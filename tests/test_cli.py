@@ -58,6 +58,18 @@ def test_sample_writes_a_png_grid(checkpoint, tmp_path, capsys):
     assert "wrote 2 samples" in capsys.readouterr().out
 
 
+def test_sample_with_and_without_the_cache_draws_the_same_grid(checkpoint, tmp_path, capsys):
+    cached, naive = tmp_path / "cached.png", tmp_path / "naive.png"
+    assert cli.main(["sample", str(checkpoint), "--n", "2", "--out", str(cached), "--no-progress"]) == 0
+    assert cli.main(["sample", str(checkpoint), "--n", "2", "--out", str(naive), "--no-progress", "--no-cache"]) == 0
+    assert cached.read_bytes() == naive.read_bytes()
+
+
+def test_sample_rejects_a_bad_temperature(checkpoint, tmp_path, capsys):
+    assert cli.main(["sample", str(checkpoint), "--n", "2", "--out", str(tmp_path / "x.png"), "--temperature", "0"]) == 2
+    assert "temperature must be a finite number > 0" in capsys.readouterr().err
+
+
 def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")

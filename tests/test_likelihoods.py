@@ -111,13 +111,13 @@ def test_large_temperature_flattens(generator: torch.Generator) -> None:
     assert (flat.max(2).values <= plain.max(2).values).all()
 
 
-@pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan")])
+@pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_temperature_raises(temperature: float, generator: torch.Generator) -> None:
     lik = Categorical(2)
     params = _params(1, 1, 2, 2, 2, generator)
-    with pytest.raises(ValueError, match="temperature must be > 0, got"):
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, got"):
         lik.probs(params, temperature=temperature)
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
         lik.sample(params, temperature=temperature, generator=generator)
 
 
