@@ -498,7 +498,12 @@ class IndependentPixels(AutoregressiveModel):
         if tuple(size) != self.image_size:
             raise ValueError(f"IndependentPixels was built for images of size {self.image_size}, got {tuple(size)}")
 
+    can_cache = True  # nothing to remember: while sampling with a cache it hands out the region's logits
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.cache_state is not None:
+            r0, r1, c0, c1 = self.cache_state.region_at(1)
+            return self.logits[:, r0:r1, c0:c1].expand(x.shape[0], -1, -1, -1)
         return self.logits.expand(x.shape[0], -1, -1, -1)
 
 

@@ -8,6 +8,7 @@ a stack of masked convolutions never reaches).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -180,6 +181,31 @@ def layerwise_receptive_fields(stack: nn.Sequential, image_size: Sequence[int], 
         x = torch.ones(1, 1, h, w, device=next(stack.parameters()).device)
         fields.append(input_gradient(sub, x, lambda out: out[:, :, i, j])[0].cpu())
     return torch.stack(fields)
+
+
+def layerwise_dependents(stack: nn.Sequential, image_size: Sequence[int], position: Position) -> torch.Tensor:
+    """(L, H, W) bool: after each of the L layers of ``stack``, the activations that change when the
+    input at ``position`` changes (the forward cone of one written sub-pixel).
+
+    Computed by forward-mode autograd: a Jacobian-vector product with a one-hot tangent at
+    ``position`` gives d(layer output) / d x[position] at every output at once; nonzero = depends.
+    Use a stack without cancellation (``masked_conv_stack``: positive weights, no nonlinearity).
+    """
+    h, w = image_size
+    i, j = position
+    device = next(stack.parameters()).device
+    x = torch.ones(1, 1, h, w, device=device)
+    tangent = torch.zeros_like(x)
+    tangent[0, 0, i, j] = 1.0
+    cones = []
+    with torch.autograd.forward_ad.dual_level(), warnings.catch_warnings():
+        # torch's first forward-mode call scripts some helpers and warns that torch.jit.script is deprecated
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        out = torch.autograd.forward_ad.make_dual(x, tangent)
+        for layer in stack:
+            out = layer(out)
+            cones.append(torch.autograd.forward_ad.unpack_dual(out).tangent[0].abs().sum(0) != 0)
+    return torch.stack(cones).cpu()
 
 
 def blind_spot(field: torch.Tensor, position: Position) -> torch.Tensor:

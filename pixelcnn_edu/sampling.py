@@ -447,3 +447,26 @@ def agreement(
     worst = max((a.probs - b.probs).abs().max().item() for a, b in zip(naive, cached))
     same = all(torch.equal(a.value, b.value) for a, b in zip(naive, cached))
     return Agreement(worst, same, len(naive))
+
+
+def positions_per_step(
+    model: torch.nn.Module, image_size: int | Sequence[int], *, cache: bool, layer: torch.nn.Module | None = None
+) -> torch.Tensor:
+    """(T,) how many output positions ``layer`` computed for each sub-pixel drawn (one image, in
+    drawing order; the passes over whole rows count towards the step that follows them).
+
+    ``layer`` defaults to the model's first cached layer (its input convolution). The naive loop
+    computes all H*W positions at every step; the cached one a few, plus a row at each new row.
+    """
+    if layer is None:
+        layer = next(m for m in model.modules() if isinstance(m, incremental.CachedLayer))
+    counted = [0]
+    handle = layer.register_forward_hook(lambda module, args, out: counted.__setitem__(0, counted[0] + out.shape[-2] * out.shape[-1]))
+    work = []
+    try:
+        for _ in sample_steps(model, 1, image_size, cache=cache, generator=torch.Generator(device=next(model.parameters()).device).manual_seed(0)):
+            work.append(counted[0])
+            counted[0] = 0
+    finally:
+        handle.remove()
+    return torch.tensor(work)

@@ -1049,3 +1049,92 @@ def plot_channel_receptive_fields(field: torch.Tensor, position: tuple[int, int]
     _field_legend(fig, present, blind_spot=True)
     fig.draw_without_rendering()  # settle the layout (figure legend) before Jupyter's tight PNG
     return fig
+
+
+# --- fast sampling, completion and scores (notebook 06) ------------------------------------
+
+
+def show_source(obj: Any) -> Any:
+    """The package's own source of ``obj`` (a function, method or class) as a Markdown code block,
+    so a notebook shows how something is computed without keeping a copy of the code."""
+    import inspect
+
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```")
+
+
+def plot_dependents(cones: torch.Tensor, position: tuple[int, int], *, title: str | None = None) -> Figure:
+    """Layer by layer, the activations that change when the input at ``position`` is written:
+    cones (L, H, W) bool from ``receptive_field.layerwise_dependents``."""
+    c = _as_tensor(cones, "cones")
+    if c.dim() != 3 or 0 in c.shape:
+        raise ValueError(f"cones must have shape (L, H, W), got {tuple(c.shape)}")
+    n, h, w = c.shape
+    i, j = _check_position(position, (h, w))
+    colours = np.array([[255, 255, 255], [238, 119, 51], [34, 34, 34]], dtype=np.uint8)  # unchanged, changes, written
+    fig = _new_figure(2.6 * n, 3.0)
+    axes = np.atleast_1d(fig.subplots(1, n))
+    for k, ax in enumerate(axes):
+        classes = c[k].numpy().astype(np.int64)
+        classes[i, j] = 2
+        ax.imshow(colours[classes], interpolation="nearest")
+        _cell_grid(ax, h, w)
+        ax.set_title(f"after layer {k + 1}", fontsize=10)
+        ax.set_xlabel(f"{int(c[k].sum())} of {h * w} change", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles = [Patch(facecolor=f"#{r:02x}{g:02x}{b:02x}", edgecolor="#999999", label=text)
+               for (r, g, b), text in zip(colours, ["unchanged", "changes", "the written sub-pixel"])]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
+    fig.suptitle(title if title is not None else f"what writing pixel {(i, j)} changes, layer by layer")
+    fig.draw_without_rendering()
+    return fig
+
+
+def plot_image_rows(rows: Mapping[str, torch.Tensor], *, title: str | None = None, col_labels: Sequence[str] | None = None) -> Figure:
+    """Rows of images with a label on the left of each: ``rows`` maps a row label to (N, C, H, W);
+    rows may differ in N. ``col_labels`` name the columns above the first row."""
+    if not isinstance(rows, Mapping) or not rows:
+        raise TypeError("rows must be a non-empty mapping {row label: images (N, C, H, W)}")
+    batches = {label: _check_batch(images, f"rows[{label!r}]") for label, images in rows.items()}
+    cols = max(b.shape[0] for b in batches.values())
+    if col_labels is not None and len(col_labels) > cols:
+        raise ValueError(f"col_labels has {len(col_labels)} entries for {cols} columns")
+    fig = _new_figure(1.0 * cols + 1.6, 1.05 * len(batches) + 0.7)
+    axes = fig.subplots(len(batches), cols, squeeze=False)
+    for r, (label, images) in enumerate(batches.items()):
+        for k in range(cols):
+            ax = axes[r, k]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k < images.shape[0]:
+                _show_image(ax, images[k])
+            else:
+                ax.set_axis_off()
+            if r == 0 and col_labels is not None and k < len(col_labels):
+                ax.set_title(col_labels[k], fontsize=9)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_score_histograms(scores: Mapping[str, Any], *, xlabel: str, title: str | None = None, bins: int = 40) -> Figure:
+    """Overlaid histograms of one score for several groups of images: ``scores`` maps a group name
+    to its (N,) scores; the median of each group is marked."""
+    if not isinstance(scores, Mapping) or not scores:
+        raise TypeError("scores must be a non-empty mapping {group: scores}")
+    values = {name: _as_tensor(v, name).flatten().double() for name, v in scores.items()}
+    everything = torch.cat(list(values.values()))
+    edges = np.linspace(float(everything.min()), float(everything.max()), bins + 1)
+    fig, ax = _figure_and_axes(None, 7.5, 3.6)
+    for k, (name, v) in enumerate(values.items()):
+        colour = f"C{k % 10}"
+        ax.hist(v.numpy(), bins=edges, histtype="step", linewidth=1.5, color=colour, label=f"{name} (median {v.median():.2f})")
+        ax.axvline(float(v.median()), color=colour, linestyle=":", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("images")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(title if title is not None else f"{xlabel} by group")
+    return fig

@@ -58,6 +58,7 @@ CASES: dict[str, tuple[type, dict[str, Any], tuple[int, int], float]] = {
     "pixelcnn++-two-blocks-wide": (models.PixelCNNPlusPlus, dict(in_channels=1, levels=16, hidden=6, n_resnet=2, n_mix=2), (8, 12), 0.15),
     "pixelcnn++-conditional": (models.PixelCNNPlusPlus, dict(in_channels=1, levels=16, hidden=6, n_resnet=1, n_mix=2, n_classes=3), (8, 8), 0.15),
     "pixelcnn++-categorical-rgb": (models.PixelCNNPlusPlus, dict(in_channels=3, levels=4, hidden=6, n_resnet=1, likelihood=Categorical(4)), (4, 8), 0.15),
+    "independent-pixels": (models.IndependentPixels, dict(in_channels=3, levels=4, image_size=(3, 4)), (3, 4), 1.0),
     "made": (models.MADE, dict(in_channels=1, levels=2, image_size=(4, 5), hidden=[16]), (4, 5), 0.3),
     "made-two-layers-rgb": (models.MADE, dict(in_channels=3, levels=4, image_size=(3, 4), hidden=[16, 12]), (3, 4), 0.3),
     "made-mixture-uncoupled": (models.MADE, dict(in_channels=1, levels=8, image_size=(3, 4), hidden=[16], likelihood=mixture(coupled=False)), (3, 4), 0.3),
