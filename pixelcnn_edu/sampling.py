@@ -150,8 +150,12 @@ def _steps(
         # this pixel, and the one before it again: the input layers must see that one's last channel
         return network(i, i + 1, max(j - 1, 0), j + 1)[:, :, :, -1:]
 
-    was_training = model.training
+    was_training, threads = model.training, torch.get_num_threads()
     model.eval()
+    if cached and canvas.device.type == "cpu":
+        # A cached pass is hundreds of tiny operations: a second thread gains nothing and, on cores
+        # that are busy with anything else, OpenMP's waiting made it 10-20x slower here.
+        torch.set_num_threads(1)
     try:
         with incremental.caching(model, (h, w)) if cached else nullcontext() as state:
             bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
@@ -174,6 +178,7 @@ def _steps(
             bar.close()
     finally:
         model.train(was_training)
+        torch.set_num_threads(threads)
 
 
 def _start(model: torch.nn.Module, n: int, image_size, y: torch.Tensor | None, temperature: float):
@@ -206,7 +211,8 @@ def sample_steps(
     naive reference loop (one full pass per sub-pixel).
     """
     device, (h, w), y = _start(model, n, image_size, y, temperature)
-    canvas = torch.zeros(n, model.in_channels, h, w, device=device)
+    dtype = next(model.parameters()).dtype  # a float64 model samples in float64
+    canvas = torch.zeros(n, model.in_channels, h, w, device=device, dtype=dtype)
     return _steps(model, canvas, None, y, temperature, generator, progress, cache)
 
 
@@ -328,7 +334,7 @@ def _completion_steps(model, x, known, n, y, temperature, generator, progress, c
     y = None if y is None else repeat(_one_label_per_image(y, b))
     _, _, y = _start(model, n * b, (h, w), y, temperature)
     known = repeat(known)
-    canvas = torch.where(known, repeat(x), torch.zeros((), device=device))
+    canvas = torch.where(known, repeat(x), torch.zeros((), device=device)).to(next(model.parameters()).dtype)
     steps = _steps(model, canvas, known, y, temperature, generator, progress, cache)
     return steps, y, (b * n, c, h, w)
 

@@ -1114,7 +1114,7 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], *, title: str | None = Non
                 ax.set_axis_off()
             if r == 0 and col_labels is not None and k < len(col_labels):
                 ax.set_title(col_labels[k], fontsize=9)
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        axes[r, 0].text(-0.08, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=9)
     if title is not None:
         fig.suptitle(title)
     return fig

@@ -485,3 +485,50 @@ def test_level_probs_check():
     ok, out = run(exercises.check_level_probs, lambda m, s, n: torch.zeros(n + 1))
     assert ok is False and "expected (4,)" in out
     assert run(exercises.check_level_probs, None)[1].startswith("Not answered yet:")
+
+
+# --- notebook 06 ---------------------------------------------------------------------------
+
+
+def test_check_naive_positions(capsys) -> None:
+    from pixelcnn_edu import exercises
+
+    assert not exercises.check_naive_positions(None)
+    assert not exercises.check_naive_positions(lambda c, h, w: h * w * h * w)
+    assert "once per sub-pixel" in capsys.readouterr().out
+    assert not exercises.check_naive_positions(lambda c, h, w: c * h * w)
+    assert "counts the passes" in capsys.readouterr().out
+    assert not exercises.check_naive_positions(lambda c, h, w: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert exercises.check_naive_positions(lambda c, h, w: (c * h * w) * (h * w))
+
+
+def test_check_naive_positions_agrees_with_the_counted_work() -> None:
+    """The formula the check expects is what the package counts."""
+    from pixelcnn_edu import models, sampling
+
+    model = models.PixelCNN(in_channels=3, levels=2, hidden=12, n_layers=1, input_kernel_size=3)
+    assert int(sampling.positions_per_step(model, (3, 4), cache=False).sum()) == 3 * 3 * 4 * 3 * 4
+
+
+def test_check_tempered(capsys) -> None:
+    from pixelcnn_edu import exercises
+
+    assert not exercises.check_tempered(None)
+    assert not exercises.check_tempered(lambda p, t: torch.softmax(p.log() * t, 1))
+    assert "p^T" in capsys.readouterr().out
+    assert not exercises.check_tempered(lambda p, t: p ** (1 / t))
+    assert "sum to 1" in capsys.readouterr().out
+    assert exercises.check_tempered(lambda p, t: p ** (1 / t) / (p ** (1 / t)).sum(1, keepdim=True))
+
+
+def test_check_auroc(capsys) -> None:
+    from pixelcnn_edu import exercises
+
+    assert not exercises.check_auroc(None)
+    assert not exercises.check_auroc(lambda a, b: (a[None, :] > b[:, None]).double().mean() + 0.5 * (a[None, :] == b[:, None]).double().mean())
+    assert "reversed" in capsys.readouterr().out
+    assert not exercises.check_auroc(lambda a, b: (b[None, :] > a[:, None]).double().mean())
+    assert "ties" in capsys.readouterr().out
+    pairs = lambda a, b: ((b[None, :] > a[:, None]).double() + 0.5 * (b[None, :] == a[:, None]).double()).mean()  # noqa: E731
+    assert exercises.check_auroc(pairs)

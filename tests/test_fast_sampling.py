@@ -268,3 +268,19 @@ def test_shipped_checkpoints_still_load_into_the_cached_layers() -> None:
     for name in ("gated_mnist", "pixelcnnpp_colored_mnist", "pixelcnn_mnist"):
         model, _ = train.load_model(train.bundled_checkpoint(name))
         assert sampling.can_cache(model)
+
+
+def test_the_cached_loop_runs_on_one_thread_and_restores_the_setting() -> None:
+    model, size, _ = build("pixelcnn")
+    before = torch.get_num_threads()  # the suite runs on one thread (conftest): ask for two here
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        model.input_conv.register_forward_hook(lambda *args: seen.append(torch.get_num_threads()))
+        steps = sampling.sample_steps(model, 1, size, generator=torch.Generator().manual_seed(0))
+        next(steps)
+        steps.close()
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -106,7 +106,7 @@ def test_notebook_06_figures() -> None:
         viz.plot_dependents(torch.zeros(5, 5), (1, 1))
     rows = {"T = 0.5": torch.rand(3, 1, 4, 4), "T = 1": torch.rand(2, 1, 4, 4)}
     fig = viz.plot_image_rows(rows, title="rows", col_labels=["a", "b", "c"])
-    assert len(fig.axes) == 6 and fig.axes[0].get_ylabel() == "T = 0.5"
+    assert len(fig.axes) == 6 and fig.axes[0].texts[0].get_text() == "T = 0.5" and fig.axes[3].texts[0].get_text() == "T = 1"
     with pytest.raises(TypeError, match="non-empty mapping"):
         viz.plot_image_rows({})
     fig = viz.plot_score_histograms({"digits": torch.rand(20), "noise": torch.rand(20) + 1}, xlabel="bits/dim")
