@@ -18,6 +18,15 @@ def check_levels(levels: int) -> int:
     return levels
 
 
+def check_positive_int(name: str, value: int) -> int:
+    """Return ``value`` if it is an int >= 1 (sizes, counts, layers); ``name`` names it in the error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
 def check_images(x: torch.Tensor, *, in_channels: int, levels: int, name: str = "x") -> None:
     """Check that ``x`` is a float batch (B, in_channels, H, W) with values on the level grid.
 

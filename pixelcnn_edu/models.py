@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import likelihoods
-from .checks import check_images, check_labels, check_levels
+from .checks import check_images, check_labels, check_levels, check_positive_int
 from .layers import (
     ClassBias,
     GatedBlock,
@@ -36,14 +36,6 @@ from .layers import (
 )
 from .incremental import CachedLayer
 from .masks import ColorConvention, check_color_convention, color_permutation
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
 
 
 def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
@@ -97,8 +89,8 @@ class AutoregressiveModel(nn.Module):
 
     def __init__(self, in_channels: int, levels: int, likelihood: Any = None, n_classes: int | None = None) -> None:
         super().__init__()
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.n_classes = None if n_classes is None else _positive_int("n_classes", n_classes)
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.n_classes = None if n_classes is None else check_positive_int("n_classes", n_classes)
         check_levels(levels)
         if likelihood is None:
             likelihood = likelihoods.Categorical(levels)
@@ -186,8 +178,8 @@ class PixelCNN(AutoregressiveModel):
         n_classes: int | None = None,
     ) -> None:
         super().__init__(in_channels, levels, likelihood, n_classes)
-        _positive_int("hidden", hidden)
-        _positive_int("n_layers", n_layers)
+        check_positive_int("hidden", hidden)
+        check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
         make_norm(norm, 2)  # validates the name early
         if input_kernel_size < 3:
@@ -273,12 +265,12 @@ class GatedPixelCNN(AutoregressiveModel):
         color_convention: ColorConvention = "contiguous",
     ) -> None:
         super().__init__(in_channels, levels, likelihood, n_classes)
-        _positive_int("hidden", hidden)
-        _positive_int("n_layers", n_layers)
+        check_positive_int("hidden", hidden)
+        check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
         if input_kernel_size < 3:
             raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 first layer sees no pixel), got {input_kernel_size}")
-        skip_channels = 2 * hidden if skip_channels is None else _positive_int("skip_channels", skip_channels)
+        skip_channels = 2 * hidden if skip_channels is None else check_positive_int("skip_channels", skip_channels)
         groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         if min(hidden, skip_channels) < groups:
             raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
@@ -350,10 +342,10 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         likelihood: Any = None,
     ) -> None:
         if likelihood is None:
-            likelihood = likelihoods.DiscretizedLogisticMixture(_positive_int("n_mix", n_mix), check_levels(levels))
+            likelihood = likelihoods.DiscretizedLogisticMixture(check_positive_int("n_mix", n_mix), check_levels(levels))
         super().__init__(in_channels, levels, likelihood, n_classes)
-        _positive_int("hidden", hidden)
-        _positive_int("n_resnet", n_resnet)
+        check_positive_int("hidden", hidden)
+        check_positive_int("n_resnet", n_resnet)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self._config = dict(
@@ -445,8 +437,8 @@ class MADE(AutoregressiveModel):
         super().__init__(in_channels, levels, likelihood)
         if self.likelihood.couples_channels and in_channels > 1:
             raise ValueError(f"MADE gives every sub-pixel its own parameters; {self.likelihood!r} couples channels, use coupled=False")
-        h, w = (_positive_int("image_size", int(s)) for s in image_size)
-        hidden = [_positive_int("hidden", int(u)) for u in hidden]
+        h, w = (check_positive_int("image_size", int(s)) for s in image_size)
+        hidden = [check_positive_int("hidden", int(u)) for u in hidden]
         self.image_size = (h, w)
         self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w], hidden=hidden)
         d = in_channels * h * w
@@ -489,7 +481,7 @@ class IndependentPixels(AutoregressiveModel):
 
     def __init__(self, in_channels: int = 1, levels: int = 2, image_size: Sequence[int] = (28, 28), likelihood: Any = None) -> None:
         super().__init__(in_channels, levels, likelihood)
-        h, w = (_positive_int("image_size", int(s)) for s in image_size)
+        h, w = (check_positive_int("image_size", int(s)) for s in image_size)
         self.image_size = (h, w)
         self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w])
         self.logits = nn.Parameter(torch.zeros(self.likelihood.param_channels(in_channels), h, w))

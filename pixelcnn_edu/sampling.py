@@ -4,8 +4,8 @@ The loop is the definition of the model: for every position in raster order (row
 channels R, G, B), read the distribution of the next sub-pixel given the partial image, draw a value
 and write it in. ``cache=False`` does this literally, one full pass of the network per sub-pixel (the
 naive reference). ``cache=True`` (the default) gets the same distributions from per-layer caches
-(:mod:`incremental`): each pass computes only the current pixel (or band of rows) from the buffers of
-earlier activations. Every entry point below (``sample``, ``sample_steps``, ``sampling_trace``,
+(:mod:`incremental`): each pass computes only the current pixel (and, once per row, two whole rows)
+from the buffers of earlier activations. Every entry point below (``sample``, ``sample_steps``, ``sampling_trace``,
 ``complete``, the widgets and the CLI) runs the one generator ``_steps``, so they all draw the same
 images for the same generator, cached or not.
 """
@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import incremental
-from .checks import check_images, check_labels
+from .checks import check_images, check_labels, check_positive_int
 from .likelihoods import check_temperature
 
 
@@ -96,14 +96,6 @@ def _image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     if len(size) != 2 or min(size) < 1:
         raise ValueError(f"image_size must be (H, W) with positive entries, got {image_size!r}")
     return size  # type: ignore[return-value]
-
-
-def _check_n(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    return n
 
 
 def can_cache(model: torch.nn.Module) -> bool:
@@ -183,7 +175,7 @@ def _steps(
 
 def _start(model: torch.nn.Module, n: int, image_size, y: torch.Tensor | None, temperature: float):
     """Validate the common arguments; return (device, (H, W), y on the device)."""
-    _check_n(n)
+    check_positive_int("n", n)
     check_temperature(temperature)
     h, w = _image_size(image_size)
     if hasattr(model, "check_image_size"):
@@ -324,7 +316,7 @@ def _completion_steps(model, x, known, n, y, temperature, generator, progress, c
     """Validate a completion and start its loop; return (steps, labels per row, shape of the result)."""
     check_images(x, in_channels=model.in_channels, levels=model.levels)
     b, c, h, w = x.shape
-    _check_n(n)
+    check_positive_int("n", n)
     known = check_known(x, known, allow_ignored_future=allow_ignored_future)
     device = next(model.parameters()).device
 
@@ -365,7 +357,7 @@ def complete(
     y: (B,) labels for a conditional model (each completion keeps its image's label).
     Returns (B, n, C, H, W): ``[k, m]`` is completion m of image k.
     """
-    steps, _, (bn, c, h, w) = _completion_steps(
+    steps, _, (_, c, h, w) = _completion_steps(
         model, x, known, n, y, temperature, generator, progress, cache, allow_ignored_future
     )
     return _run(steps).view(x.shape[0], n, c, h, w)

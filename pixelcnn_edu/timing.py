@@ -45,8 +45,10 @@ def sampling_seconds(
     n_classes = getattr(model, "n_classes", None)
     y = None if n_classes is None else (torch.arange(n, device=device) % n_classes)
     total = model.in_channels * image_size[0] * image_size[1]
-    for _ in zip(range(3), sampling.sample_steps(model, n, image_size, y=y, cache=cache)):
-        pass  # warm up: first calls allocate and pick kernels
+    warm_up = sampling.sample_steps(model, n, image_size, y=y, cache=cache)  # first calls allocate and pick kernels
+    for _ in zip(range(3), warm_up):
+        pass
+    warm_up.close()  # frees its caches before the timed loop opens its own
     loop = sampling.sample_steps(model, n, image_size, y=y, cache=cache, generator=torch.Generator(device=device).manual_seed(seed))
     start, done = time.perf_counter(), 0
     for _ in loop:
