@@ -1,0 +1,48 @@
+"""Checks for the notebooks' exercises, with feedback a student can act on.
+
+Every check takes the student's answer (a number, a function or a tensor), prints one
+short message and returns ``True`` or ``False``:
+
+* ``✅ Correct: ...`` when the answer is right;
+* ``❌ Not yet: ...`` with what is wrong and a hint about the expected value or shape;
+* ``Not answered yet: ...`` when the answer is still the placeholder ``None``.
+
+A check never raises because of the student's answer (a wrong type or a function that
+crashes is reported as "Not yet"), so a notebook with unanswered exercises still runs top
+to bottom. It does raise if the check itself is called with bad settings (e.g. ``levels=1``).
+
+Import the checks from here (``from pixelcnn_edu import exercises; exercises.check_gate(...)``).
+They live in one module per notebook, named by its number: exercise 03.2 is in ``nb03``.
+
+* ``nb01``: autoregressive factorisation;
+* ``nb02``: masked convolutions;
+* ``nb03``: colour masks;
+* ``nb04``: the Gated PixelCNN;
+* ``nb05``: the discretised logistic mixture;
+* ``nb06``: fast sampling, completion and likelihood as a score;
+* ``_common``: what the checks share (the message prefixes, reading and reporting an answer).
+"""
+
+from ._common import CORRECT, NOT_YET, UNANSWERED
+from .nb01 import check_nll_to_bits_per_dim, check_number_of_conditionals, check_uniform_bits_per_dim
+from .nb02 import check_blind_spot_size, check_causal_norms, check_spatial_mask
+from .nb03 import check_center_reads, check_color_mask, check_output_order
+from .nb04 import check_gate, check_layers_to_reach, check_stack_masks
+from .nb05 import check_level_probs, check_log_sigmoid_difference, check_param_channels
+from .nb06 import check_auroc, check_naive_positions, check_tempered
+
+__all__ = [
+    "CORRECT", "NOT_YET", "UNANSWERED",
+    # notebook 01
+    "check_number_of_conditionals", "check_uniform_bits_per_dim", "check_nll_to_bits_per_dim",
+    # notebook 02
+    "check_spatial_mask", "check_blind_spot_size", "check_causal_norms",
+    # notebook 03
+    "check_color_mask", "check_center_reads", "check_output_order",
+    # notebook 04
+    "check_stack_masks", "check_gate", "check_layers_to_reach",
+    # notebook 05
+    "check_log_sigmoid_difference", "check_param_channels", "check_level_probs",
+    # notebook 06
+    "check_naive_positions", "check_tempered", "check_auroc",
+]

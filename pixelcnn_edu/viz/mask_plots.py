@@ -1,0 +1,59 @@
+"""Convolution masks: one (k, k) 0/1 mask, or several side by side.
+
+Named ``mask_plots`` so that it is never mistaken for ``pixelcnn_edu.masks``, which builds the masks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from ._common import BAR_COLOUR, HIGHLIGHT_COLOUR, _as_tensor, _cell_grid, _check_int, _figure_and_axes, _new_figure
+
+
+def _check_mask(mask: Any) -> torch.Tensor:
+    m = _as_tensor(mask, "mask")
+    if m.dim() != 2 or m.shape[0] != m.shape[1] or m.shape[0] % 2 == 0:
+        hint = "; pick one kernel with mask[0, 0]" if m.dim() == 4 else ""
+        raise ValueError(f"mask must be a square (k, k) tensor with odd k, got shape {tuple(m.shape)}{hint}")
+    if not bool(((m == 0) | (m == 1)).all()):
+        raise ValueError("mask values must be 0 or 1")
+    return m
+
+
+def plot_mask(mask: torch.Tensor, *, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Draw a (k, k) 0/1 mask: kept taps filled, the centre (output position) outlined."""
+    m = _check_mask(mask)
+    k = m.shape[0]
+    fig, ax = _figure_and_axes(ax, 2.6, 2.8)
+    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+    _cell_grid(ax, k, k)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.add_patch(Rectangle((k // 2 - 0.5, k // 2 - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOUR, linewidth=2.5))
+    ax.set_title(title if title is not None else f"{k}x{k} mask")
+    ax.set_xlabel(f"{int(m.sum().item())} of {k * k} taps kept\n(filled = kept, pink = centre)", fontsize=8)
+    return fig
+
+
+def plot_masks(masks: Mapping[str, torch.Tensor], *, ncols: int | None = None, title: str | None = None) -> Figure:
+    """Several masks side by side, each titled with its name (e.g. {"3x3 A": ..., "3x3 B": ...})."""
+    if not isinstance(masks, Mapping) or len(masks) == 0:
+        raise ValueError(f"masks must be a non-empty mapping of name -> (k, k) mask, got {masks!r}")
+    ncols = min(len(masks), 6) if ncols is None else _check_int(ncols, "ncols", 1)
+    rows = math.ceil(len(masks) / ncols)
+    fig = _new_figure(2.3 * ncols, 2.6 * rows + (0.4 if title else 0.0))
+    axes = list(fig.subplots(rows, ncols, squeeze=False).flat)
+    for ax, (name, mask) in zip(axes, masks.items()):
+        plot_mask(mask, title=name, ax=ax)
+    for ax in axes[len(masks) :]:  # the cells left over in the last row
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
