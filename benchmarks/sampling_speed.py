@@ -1,11 +1,11 @@
 """Naive against cached sampling: seconds, speed-up and agreement, measured in one run.
 
-    python benchmarks/sampling_speed.py [--batches 1 16 64] [--naive-steps 56] [--threads 2]
+    python benchmarks/sampling_speed.py [--batches 1 16 64] [--naive-steps 56] [--threads 2] [--repeats 3]
 
 For each model the cached loop draws whole 28x28 images; the naive loop (one full pass of the
 network per sub-pixel) is timed over its first ``--naive-steps`` sub-pixels and scaled up to the
 whole image, which is fair because every naive step is the same full pass (``--naive-steps 0``
-times it whole). The agreement check runs both loops side by side on 8x8 images from the same seed.
+times it whole). Each figure is the median of ``--repeats`` timings. The agreement check runs both loops side by side on 8x8 images from the same seed.
 Prints what it measured; it is not a test.
 """
 
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--naive-steps", type=int, default=56, help="sub-pixels the naive loop is timed over (0: all)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="timings per figure; the median is printed")
     parser.add_argument("--only", default=None, help="run only the models whose name contains this text")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -52,8 +53,8 @@ def main() -> None:
         model.eval()
         params = sum(p.numel() for p in model.parameters())
         for batch in args.batches:
-            naive = timing.sampling_seconds(model, batch, (28, 28), cache=False, steps=steps)
-            cached = timing.sampling_seconds(model, batch, (28, 28), cache=True)
+            naive = timing.sampling_seconds(model, batch, (28, 28), cache=False, steps=steps, repeats=args.repeats)
+            cached = timing.sampling_seconds(model, batch, (28, 28), cache=True, repeats=args.repeats)
             print(f"| {name} | {params:,} | {batch} | {naive:.2f} | {cached:.2f} | {naive / cached:.1f}x |", flush=True)
         y = None if model.n_classes is None else torch.arange(4) % model.n_classes
         agreements.append((name, sampling.agreement(model, 4, (8, 8), y=y, seed=1)))

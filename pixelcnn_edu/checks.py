@@ -1,10 +1,13 @@
-"""Input checks shared by models, likelihoods and sampling.
+"""Input checks shared by models, layers, likelihoods, data, sampling and the probes.
 
 Each raises a TypeError or ValueError that names the argument, what was expected
 and what was received, so a student sees at once what went wrong.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Sequence
 
 import torch
 
@@ -25,6 +28,34 @@ def check_positive_int(name: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return value
+
+
+def check_bool(name: str, value: bool) -> bool:
+    """Return ``value`` if it is True or False (a string such as "no" would silently count as True)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    return temperature
+
+
+def check_image_size(image_size: int | Sequence[int], name: str = "image_size") -> tuple[int, int]:
+    """(H, W) from an int n (a square n x n) or a pair of ints, each >= 1."""
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        return check_positive_int(name, image_size), image_size
+    if not isinstance(image_size, (tuple, list, torch.Size)):
+        raise TypeError(f"{name} must be an int or a pair (H, W) of ints, got {type(image_size).__name__} {image_size!r}")
+    if len(image_size) != 2:
+        raise ValueError(f"{name} must be an int or a pair (H, W), got {tuple(image_size)}")
+    h, w = (check_positive_int(name, s) for s in image_size)
+    return h, w
 
 
 def check_images(x: torch.Tensor, *, in_channels: int, levels: int, name: str = "x") -> None:
@@ -74,3 +105,30 @@ def check_labels(y: torch.Tensor | None, *, batch_size: int, n_classes: int | No
         raise ValueError(f"{name} must have shape ({batch_size},), got {tuple(y.shape)}")
     if y.numel() and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"{name} must lie in [0, {n_classes - 1}], got min {y.min().item()} and max {y.max().item()}")
+
+
+def check_follows_model(x: torch.Tensor, model: torch.nn.Module, name: str = "x") -> None:
+    """Check that ``x`` has the dtype and device of ``model``'s parameters.
+
+    A float64 batch into a float32 model (or the reverse) would fail deep inside a convolution;
+    converting silently would hide that the model and the data disagree, so say how to align them.
+    """
+    device, dtype = device_and_dtype(model)
+    if x.dtype != dtype:
+        methods = {torch.float32: "float()", torch.float64: "double()"}
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}: convert the images "
+            f"({name}.{methods.get(dtype, f'to({dtype})')}) or the model (model.{methods.get(x.dtype, f'to({x.dtype})')})"
+        )
+    if x.device != device:
+        raise ValueError(f"{name} is on {x.device} but the model is on {device}: move the images with x.to({str(device)!r})")
+
+
+def device_and_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+    """The device and floating dtype of ``model``'s parameters: where, and in what precision, the
+    sampler, ``train.fit`` and the probes build their inputs (a float64 model gets float64 images)."""
+    params = list(model.parameters())
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no parameters, so it has no device or dtype to follow")
+    floats = [p for p in params if p.is_floating_point()]
+    return params[0].device, floats[0].dtype if floats else torch.get_default_dtype()

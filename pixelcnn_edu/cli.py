@@ -6,62 +6,143 @@
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
 
-Options left out of ``train`` come from the profile (``--profile`` or ``$PIXELCNN_EDU_PROFILE``).
-Training resumes from ``--out`` when that checkpoint exists (``--restart`` to start over).
+Options left out of ``train`` come from the profile (``--profile`` or ``$PIXELCNN_EDU_PROFILE``);
+a colour dataset gets the profile's ``color_levels``. Training resumes from ``--out`` when that
+checkpoint exists (``--restart`` to start over).
+
+Every error is one line on stderr and exit code 2: bad values are rejected while the arguments are
+read, the device and the output paths are checked before any data is loaded or any image drawn.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import torch
 
 from . import data, likelihoods, models, profiles, sampling, train
+from .checks import check_temperature
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr (exit code 2), like the commands' own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``minimum`` (so 0 cannot silently mean "the profile's value")."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {value}")
+    return value
+
+
+def _clip_grad(text: str) -> float:
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 disables clipping), got {value}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        return check_temperature(_number(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _device(text: str) -> torch.device:
+    """An argparse type: a device this machine has, so a typo or a missing GPU fails before any work."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise argparse.ArgumentTypeError(f"{text} needs CUDA, but this PyTorch sees no CUDA device; use cpu")
+        if (device.index or 0) >= count:
+            raise argparse.ArgumentTypeError(f"{text}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text} is not available on this machine; use cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device this command supports; use cpu, cuda, cuda:N or mps")
+    return device
 
 
 def _dilations(text: str) -> list[int]:
     try:
         return [int(d) for d in text.split(",") if d.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"dilations must be comma-separated integers like 1,2,1,3, got {text!r}")
+        raise argparse.ArgumentTypeError(f"dilations must be comma-separated integers like 1,2,1,3, got {text!r}") from None
+
+
+_positive = _int_at_least(1)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pixelcnn_edu", description="Train, sample and evaluate PixelCNN-family models.")
+    parser = _Parser(prog="python -m pixelcnn_edu", description="Train, sample and evaluate PixelCNN-family models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (with a progress bar)")
     t.add_argument("--model", choices=sorted(models.MODELS), default="pixelcnn", help="model family (default: pixelcnn)")
     t.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None, help="defaults for everything below (default: quick without CUDA, full with)")
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
-    t.add_argument("--levels", type=int, default=None, help="values per sub-pixel; 2 binarises (default: the profile's)")
-    t.add_argument("--hidden", type=int, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
-    t.add_argument("--n-layers", type=int, default=None,
+    t.add_argument("--levels", type=_int_at_least(2), default=None,
+                   help="values per sub-pixel; 2 binarises (default: the profile's levels, or color_levels for a colour dataset)")
+    t.add_argument("--hidden", type=_positive, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
+    t.add_argument("--n-layers", type=_positive, default=None,
                    help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++)")
-    t.add_argument("--kernel-size", type=int, default=None, help="kernel size of the later (mask-B) layers")
-    t.add_argument("--input-kernel-size", type=int, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
+    t.add_argument("--kernel-size", type=_positive, default=None, help="kernel size of the later (mask-B) layers")
+    t.add_argument("--input-kernel-size", type=_positive, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
     t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated)")
     t.add_argument("--likelihood", choices=["categorical", "logistic"], default=None,
                    help="output distribution: a softmax over the levels, or a discretised logistic mixture "
                         "(default: logistic for pixelcnn++, categorical otherwise)")
     t.add_argument("--dropout", type=float, default=0.0, help="dropout inside PixelCNN++'s blocks")
-    t.add_argument("--n-mix", type=int, default=10, help="logistic components per sub-pixel (with --likelihood logistic)")
+    t.add_argument("--n-mix", type=_positive, default=None, help="logistic components per sub-pixel (with --likelihood logistic; default: 10)")
     t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
-    t.add_argument("--color-groups", type=int, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
+    t.add_argument("--color-groups", type=_positive, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
     t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
-    t.add_argument("--epochs", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
-    t.add_argument("--clip-grad", type=float, default=1.0, help="gradient-norm clipping (0 disables)")
-    t.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    t.add_argument("--epochs", type=_positive, default=None, help="(default: the profile's)")
+    t.add_argument("--batch-size", type=_positive, default=None, help="(default: the profile's)")
+    t.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the profile's)")
+    t.add_argument("--clip-grad", type=_clip_grad, default=1.0, help="gradient-norm clipping; 0 disables it (default: 1.0)")
+    t.add_argument("--train-limit", type=_positive, default=None, help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    t.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     t.add_argument("--data-root", default="data", help="folder for torchvision downloads")
     t.add_argument("--out", type=Path, required=True, help="checkpoint file to write (resumed if it exists)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint at --out")
@@ -69,13 +150,13 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="draw images from a checkpoint into a PNG grid")
     s.add_argument("checkpoint", type=Path)
-    s.add_argument("--n", type=int, default=16, help="number of images")
+    s.add_argument("--n", type=_positive, default=16, help="number of images")
     s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG file to write")
-    s.add_argument("--nrow", type=int, default=8, help="images per row")
+    s.add_argument("--nrow", type=_positive, default=8, help="images per row")
     s.add_argument("--label", type=int, default=None, help="class of every image for a conditional model (default: 0, 1, 2, ... in turn)")
-    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--temperature", type=_temperature, default=1.0, help="> 0: below 1 sharpens, above 1 flattens (default: 1)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default=None)
+    s.add_argument("--device", type=_device, default=None)
     s.add_argument("--no-cache", action="store_true", help="use the naive loop (one full pass per sub-pixel), the reference for the cached one")
     s.add_argument("--no-progress", action="store_true")
 
@@ -83,25 +164,40 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--dataset", choices=data.DATASETS, default=None, help="default: the dataset it was trained on")
     e.add_argument("--split", choices=["train", "test"], default="test")
-    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--batch-size", type=_positive, default=256)
     e.add_argument("--data-root", default="data")
-    e.add_argument("--device", default=None)
+    e.add_argument("--device", type=_device, default=None)
     return parser
 
 
-def _device(name: str | None) -> torch.device:
-    return torch.device(name) if name else profiles.default_device()
+def _or(value, default):
+    """``value`` unless the option was left out (None): an explicit 0 is never replaced by a default."""
+    return default if value is None else value
 
 
-def _likelihood(args: argparse.Namespace, levels: int):
+def _check_out(path: Path, example: str) -> None:
+    """Raise a ValueError unless ``--out`` can be written as a file (missing folders above it are
+    created), before hours of training or sampling; ``example`` is a file name to suggest."""
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; give a file name such as {path / example}")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {path} cannot be written: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"--out {path} cannot be written: no permission to write in {folder}")
+
+
+def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood:
     name = args.likelihood or ("logistic" if args.model == "pixelcnn++" else "categorical")
     if name == "logistic" and args.model in ("made", "independent"):
         raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
     if name == "categorical":
-        if args.uncoupled:
-            raise ValueError("--uncoupled applies to --likelihood logistic")
+        if args.uncoupled or args.n_mix is not None:
+            raise ValueError(f"{'--uncoupled' if args.uncoupled else '--n-mix'} applies to --likelihood logistic")
         return likelihoods.Categorical(levels)
-    return likelihoods.DiscretizedLogisticMixture(args.n_mix, levels, coupled=not args.uncoupled)
+    return likelihoods.DiscretizedLogisticMixture(_or(args.n_mix, 10), levels, coupled=not args.uncoupled)
 
 
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
@@ -115,16 +211,15 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
     if args.model == "pixelcnn++":
         return models.PixelCNNPlusPlus(
-            in_channels=dataset.in_channels, levels=levels, hidden=args.hidden or profile.pp_hidden,
-            n_resnet=args.n_layers or profile.pp_resnet, n_mix=args.n_mix, dropout=args.dropout, n_classes=n_classes,
-            likelihood=likelihood,
+            dataset.in_channels, levels, hidden=_or(args.hidden, profile.pp_hidden),
+            n_resnet=_or(args.n_layers, profile.pp_resnet), dropout=args.dropout, n_classes=n_classes, likelihood=likelihood,
         )
     gated = args.model == "gated"
     shared = dict(
         in_channels=dataset.in_channels, levels=levels,
-        hidden=args.hidden or (profile.gated_hidden if gated else profile.hidden),
-        n_layers=args.n_layers or (profile.gated_layers if gated else profile.n_layers),
-        kernel_size=args.kernel_size or profile.kernel_size,
+        hidden=_or(args.hidden, profile.gated_hidden if gated else profile.hidden),
+        n_layers=_or(args.n_layers, profile.gated_layers if gated else profile.n_layers),
+        kernel_size=_or(args.kernel_size, profile.kernel_size),
         input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
         color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
     )
@@ -138,14 +233,17 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
 
 
 def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    _check_out(args.out, "model.pt")
+    device = _or(args.device, profiles.default_device())
     profile = profiles.get_profile(args.profile)
-    name, levels = args.dataset or profile.dataset, args.levels or profile.levels
+    name = _or(args.dataset, profile.dataset)
+    levels = _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
     train_set = data.load_dataset(name, "train", levels, root=args.data_root)
     test_set = data.load_dataset(name, "test", levels, root=args.data_root)
-    if args.train_limit:
+    if args.train_limit is not None:
         train_set = train_set.subset(args.train_limit)
     torch.manual_seed(args.seed)
-    model = _build_model(args, profile, levels, train_set).to(_device(args.device))
+    model = _build_model(args, profile, levels, train_set).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.model}: {n_params:,} parameters; {train_set} -> {args.out}")
     if args.restart:
@@ -153,8 +251,8 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
     elif args.out.exists():
         print(f"resuming from {args.out}")
     history = train.fit(
-        model, train_set, test_set, epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
-        lr=args.lr or profile.lr, clip_grad=args.clip_grad or None, checkpoint=args.out, seed=args.seed,
+        model, train_set, test_set, epochs=_or(args.epochs, profile.epochs), batch_size=_or(args.batch_size, profile.batch_size),
+        lr=_or(args.lr, profile.lr), clip_grad=None if args.clip_grad == 0 else args.clip_grad, checkpoint=args.out, seed=args.seed,
         progress=not args.no_progress,
         metadata={"command": "python -m pixelcnn_edu " + shlex.join(argv), "profile": profile.name},
     )
@@ -167,8 +265,11 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    _check_out(args.out, "samples.png")
+    if args.out.suffix.lower() != ".png":
+        raise ValueError(f"--out must end in .png (the grid is written as PNG), got {str(args.out)!r}")
     model, state = train.load_model(args.checkpoint)
-    device = _device(args.device)
+    device = _or(args.device, profiles.default_device())
     model.to(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     image_size = tuple(state.get("image_size", (28, 28)))
@@ -189,7 +290,7 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 def cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> None:
     model, state = train.load_model(args.checkpoint)
-    model.to(_device(args.device))
+    model.to(_or(args.device, profiles.default_device()))
     name = args.dataset or state.get("dataset", data.EMBEDDED)
     dataset = data.load_dataset(name, args.split, model.levels, root=args.data_root)
     bpd = train.evaluate(model, dataset, batch_size=args.batch_size, progress=True)
@@ -197,12 +298,29 @@ def cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code (0, or 2 after a one-line error on stderr)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # --help (0), or a bad option already reported on one line (2)
+        return int(exit.code or 0)
     command = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command]
     try:
-        command(args, argv)
-    except (ValueError, FileNotFoundError, data.DatasetUnavailable) as err:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            command(args, argv)
+    except (ValueError, OSError, data.DatasetUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except train.TrainingInterrupted as stop:  # Ctrl-C or SIGTERM, stopped at a batch boundary
+        print(stop, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling or evaluating
+        saved = args.command == "train" and args.out.is_file()
+        print(f"interrupted; {args.out} holds every finished batch: run the same command to resume" if saved else "interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)

@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checks import check_levels
+from .checks import check_levels, check_positive_int
 
 EMBEDDED = "mnist-embedded"
 COLORED = "colored-mnist"
 TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
 DATASETS = (EMBEDDED, COLORED, *TORCHVISION_DATASETS)
+COLOR_DATASETS = (COLORED, "cifar10")  # three channels per pixel
 
 
 class DatasetUnavailable(RuntimeError):
@@ -55,7 +56,9 @@ class ImageDataset:
         return (self.images.shape[2], self.images.shape[3])
 
     def subset(self, n: int) -> "ImageDataset":
-        """The first ``n`` images (all of them if ``n`` is larger)."""
+        """The first ``n`` images (all of them if ``n`` is larger); ``n`` an int >= 1 (a negative
+        ``n`` would slice images off the end instead)."""
+        check_positive_int("n", n)
         return ImageDataset(self.images[:n], self.labels[:n], self.levels, self.name)
 
     def __repr__(self) -> str:

@@ -68,7 +68,8 @@ class CachedLayer:
     """Mixin for layers that can compute one region at a time from a buffer of their past input.
 
     Subclasses implement ``_forward_cached(x)`` (x is the region's input, the result the region's
-    output) and call it from ``forward`` while ``self.cache`` is set.
+    output) and call it from ``forward`` while ``self.cache`` is set. A block may instead keep
+    outputs that a region cannot change (the Gated PixelCNN's vertical stack, ``layers.GatedBlock``).
     """
 
     cache: CacheState | None = None
@@ -104,6 +105,7 @@ class CachedConv(CachedLayer):
         super().start_cache(state)
         self._padding, weight, self._bias, self._stride, self._dilation = self._cache_geometry()
         self._kernel = tuple(weight.shape[2:])
+        self._pointwise = self._kernel == (1, 1) and self._stride == 1 and not any(self._padding)
         self._weight_4d = weight.detach()
         # (kh*kw*C_in, C_out), masked once; taps in the order of the channels-last patches below
         self._weight = weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1).T.contiguous()
@@ -113,9 +115,9 @@ class CachedConv(CachedLayer):
         self._weight = self._weight_4d = self._bias = self._patches = None
 
     def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
+        if self._pointwise:  # nothing to remember
+            return self._matmul(x.permute(0, 2, 3, 1))
         (left, right, top, bottom), (kh, kw), s, d = self._padding, self._kernel, self._stride, self._dilation
-        if (kh, kw) == (1, 1) and s == 1 and left == right == top == bottom == 0:
-            return self._matmul(x.permute(0, 2, 3, 1))  # pointwise: nothing to remember
         r0, r1, c0, c1 = self.cache.check(x, self.cache_scale, self)
         if self._buffer is None:  # channels last (B, H, W, C), so that a patch gathers whole channel vectors
             h, w = self.cache.size_at(self.cache_scale)

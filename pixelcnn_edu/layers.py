@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_positive_int
 from .incremental import CachedConv, CachedLayer
 from .masks import (
     ColorConvention,
@@ -63,8 +64,7 @@ class MaskedConv2d(CachedConv, nn.Conv2d):
     ) -> None:
         check_kernel_size(kernel_size)
         check_mask_type(mask_type)
-        if dilation < 1:
-            raise ValueError(f"dilation must be >= 1, got {dilation}")
+        check_positive_int("dilation", dilation)
         mask = conv_mask(in_channels, out_channels, kernel_size, mask_type, color_groups, color_convention)
         super().__init__(
             in_channels,
@@ -218,9 +218,10 @@ def make_norm(
 class ClassBias(nn.Module):
     """A learned bias per class, added to every position of a feature map (conditioning).
 
-    ``forward(y)`` maps labels (B,) to (B, channels, 1, 1), or 0 when the layer is off
-    (``n_classes=None``). It is the same at every pixel, so it cannot leak future pixels. It
-    starts at zero, so a conditional model begins as its unconditional twin.
+    ``forward(x, y)`` adds the bias of labels ``y`` (B,) to ``x`` (B, channels, H, W), or returns
+    ``x`` itself when the layer is off (``n_classes=None``). It is the same at every pixel, so it
+    cannot leak future pixels. It starts at zero, so a conditional model begins as its
+    unconditional twin.
     """
 
     def __init__(self, n_classes: int | None, channels: int) -> None:
@@ -229,10 +230,10 @@ class ClassBias(nn.Module):
         if self.embedding is not None:
             nn.init.zeros_(self.embedding.weight)
 
-    def forward(self, y: torch.Tensor | None) -> torch.Tensor | float:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.embedding is None:
-            return 0.0
-        return self.embedding(y.long())[:, :, None, None]
+            return x
+        return x + self.embedding(y.long())[:, :, None, None]
 
 
 class PointwiseConv2d(CachedConv, nn.Conv2d):
@@ -292,7 +293,7 @@ class ResidualBlock(nn.Module):
         for index, layer in enumerate(self.block):
             out = layer(out)
             if index == 5:  # after the k x k convolution
-                out = out + self.class_bias(y)
+                out = self.class_bias(out, y)
         return x + out
 
 
@@ -325,8 +326,7 @@ class StackConv2d(CachedConv, nn.Conv2d):
         color_convention: ColorConvention = "contiguous",
         out_copies: int = 1,
     ) -> None:
-        if dilation < 1:
-            raise ValueError(f"dilation must be >= 1, got {dilation}")
+        check_positive_int("dilation", dilation)
         full = stack_conv_mask(in_channels, out_channels, kernel_size, stack, mask_type, color_groups, color_convention, out_copies)
         used = full.sum((0, 1)) > 0  # (k, k) taps that any channel pair reads
         if not used.any():
@@ -351,31 +351,6 @@ class StackConv2d(CachedConv, nn.Conv2d):
     def _cache_geometry(self):
         return self.padding_lrtb, self.weight * self.mask, self.bias, 1, self.dilation[0]
 
-    def _forward_cached(self, x: torch.Tensor) -> torch.Tensor:
-        """The vertical stack never sees the image's current row, so its outputs for row i are final
-        once the rows above are drawn: the sampler's pass over whole rows computes and keeps them, and
-        a pass over a few pixels of the row reads them back instead of computing them again."""
-        if self.stack == "horizontal":
-            return super()._forward_cached(x)
-        (r0, r1), (c0, c1) = self.cache.rows, self.cache.cols
-        if (c0, c1) == (0, self.cache.width):
-            out = super()._forward_cached(x)
-            if self._rows_out is None:
-                self._rows_out = out.new_zeros(out.shape[0], out.shape[1], self.cache.height, self.cache.width)
-            self._rows_out[:, :, r0:r1] = out
-            return out
-        if self._rows_out is None:
-            raise ValueError("a vertical stack computes a few pixels of a row only after a pass over whole rows")
-        return self._rows_out[:, :, r0:r1, c0:c1]
-
-    def start_cache(self, state) -> None:
-        super().start_cache(state)
-        self._rows_out: torch.Tensor | None = None
-
-    def stop_cache(self) -> None:
-        super().stop_cache()
-        self._rows_out = None
-
     def extra_repr(self) -> str:
         return super().extra_repr() + f", stack={self.stack!r}, mask_type={self.mask_type!r}, window={self.full_kernel_size}"
 
@@ -392,7 +367,7 @@ def gate(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(a) * torch.sigmoid(b)
 
 
-class GatedBlock(nn.Module):
+class GatedBlock(CachedLayer, nn.Module):
     """One layer of the Gated PixelCNN (van den Oord et al., 2016), on both stacks.
 
         v_pre = V * v + bias_v(y)                       (vertical stack, strictly above the row)
@@ -447,13 +422,43 @@ class GatedBlock(nn.Module):
         self, v: torch.Tensor, h: torch.Tensor, y: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(v, h) -> (v', h', skip), all (B, maps, H, W)."""
-        v_pre = self.vertical(v) + self.bias_v(y)
-        h_pre = self.horizontal(h) + self.link(v_pre) + self.bias_h(y)
+        v_out, from_v = self._vertical_part(v, y)
+        h_pre = self.bias_h(self.horizontal(h) + from_v, y)
         g = gate(h_pre)
         h_out = self.out(g)
         if self.residual:
             h_out = h_out + h
-        return gate(v_pre), h_out, self.skip(g)
+        return v_out, h_out, self.skip(g)
+
+    def _vertical_part(self, v: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(v', link(v_pre)): both read only the rows above the current one.
+
+        So while sampling with a cache, a pass over whole rows computes and keeps them, and a pass
+        over a few pixels of a row (which cannot change them) reads them back: the vertical stack
+        then costs nothing per pixel.
+        """
+        state = self.cache
+        if state is None or state.cols == (0, state.width):
+            v_pre = self.bias_v(self.vertical(v), y)
+            v_out, from_v = gate(v_pre), self.link(v_pre)
+            if state is not None:
+                (r0, r1), kept = state.rows, self._kept
+                if kept is None:
+                    kept = self._kept = tuple(t.new_zeros(*t.shape[:2], state.height, state.width) for t in (v_out, from_v))
+                kept[0][:, :, r0:r1], kept[1][:, :, r0:r1] = v_out, from_v
+            return v_out, from_v
+        if self._kept is None:
+            raise ValueError("a gated block computes a few pixels of a row only after a pass over whole rows")
+        (r0, r1), (c0, c1) = state.rows, state.cols
+        return self._kept[0][:, :, r0:r1, c0:c1], self._kept[1][:, :, r0:r1, c0:c1]
+
+    def start_cache(self, state) -> None:
+        super().start_cache(state)
+        self._kept: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def stop_cache(self) -> None:
+        super().stop_cache()
+        self._kept = None
 
 
 # --- PixelCNN++: shifted convolutions instead of masks ----------------------------------------
@@ -611,6 +616,6 @@ class GatedResNet(nn.Module):
             if aux is None:
                 raise ValueError("this block was built with an auxiliary input; pass aux")
             c1 = c1 + self.aux(concat_elu(aux))
-        c2 = self.conv2(self.dropout(concat_elu(c1))) + self.class_bias(y)
+        c2 = self.class_bias(self.conv2(self.dropout(concat_elu(c1))), y)
         a, b = c2.chunk(2, dim=1)
         return x + a * torch.sigmoid(b)

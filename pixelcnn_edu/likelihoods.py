@@ -13,17 +13,51 @@ log-probabilities (B, C, H, W) and draws samples. Every likelihood offers
   model must then order the channels with R -> G -> B masks), True if the likelihood itself models the
   channels of a pixel jointly (the model must then hide the whole current pixel);
 * ``config()`` and ``likelihoods.from_config(cfg)`` so checkpoints can rebuild it.
+
+:class:`Likelihood` writes this contract down; the models and the sampler use nothing else.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 
-from .checks import check_levels
+from .checks import check_bool, check_levels, check_temperature
+
+
+@runtime_checkable
+class Likelihood(Protocol):
+    """What a model and the sampler need from an output distribution (see the module docstring).
+
+    ``isinstance(obj, Likelihood)`` checks that every member is there, so a model can tell a
+    likelihood object from a name or a class passed by mistake.
+    """
+
+    @property
+    def levels(self) -> int:
+        """Values per sub-pixel."""
+
+    @property
+    def couples_channels(self) -> bool:
+        """True if the likelihood orders the channels of a pixel itself (the model must hide the whole pixel)."""
+
+    def param_channels(self, in_channels: int) -> int:
+        """Output maps P the model must produce for ``in_channels`` image channels."""
+
+    def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(B, P, H, W) params and (B, C, H, W) images in [0, 1] -> (B, C, H, W) nats."""
+
+    def probs(self, params: torch.Tensor, temperature: float = 1.0, x: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, levels, H, W): each sub-pixel's distribution given the earlier channels of ``x``."""
+
+    def sample(self, params: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, C, H, W) draws in [0, 1] on the level grid."""
+
+    def config(self) -> dict[str, Any]:
+        """Plain values that :func:`from_config` rebuilds it from."""
 
 
 class Categorical:
@@ -125,7 +159,7 @@ class DiscretizedLogisticMixture:
         if not log_scale_min < log_scale_max:
             raise ValueError(f"log_scale_min must be below log_scale_max, got {log_scale_min} and {log_scale_max}")
         self.levels = check_levels(levels)
-        self.n_mix, self.coupled = n_mix, bool(coupled)
+        self.n_mix, self.coupled = n_mix, check_bool("coupled", coupled)
         self.log_scale_min, self.log_scale_max = float(log_scale_min), float(log_scale_max)
 
     @property
@@ -364,15 +398,6 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
-def check_temperature(temperature: float) -> float:
-    """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-    return temperature
-
-
 def to_level_index(x: torch.Tensor, levels: int) -> torch.Tensor:
     """Map values on the grid {0, 1/(levels-1), ..., 1} to integer levels {0, ..., levels-1}."""
     return (x.detach() * (levels - 1)).round().long().clamp_(0, levels - 1)
@@ -398,7 +423,7 @@ def bits_per_dim_per_image(log_prob: torch.Tensor) -> torch.Tensor:
 _LIKELIHOODS = {Categorical.name: Categorical, DiscretizedLogisticMixture.name: DiscretizedLogisticMixture}
 
 
-def from_config(config: dict[str, Any]):
+def from_config(config: dict[str, Any]) -> Likelihood:
     """Rebuild a likelihood from its ``config()`` dict."""
     cfg = dict(config)
     name = cfg.pop("name", None)

@@ -27,15 +27,15 @@ def check_mask_type(mask_type: str) -> MaskType:
     return mask_type  # type: ignore[return-value]
 
 
-def check_kernel_size(kernel_size: int) -> int:
-    """Return ``kernel_size`` if it is a positive odd int, else raise.
+def check_kernel_size(kernel_size: int, name: str = "kernel_size") -> int:
+    """Return ``kernel_size`` if it is a positive odd int, else raise; ``name`` names it in the error.
 
     Masks need a centre tap, so the kernel size must be odd.
     """
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
-        raise TypeError(f"kernel_size must be an int, got {type(kernel_size).__name__} {kernel_size!r}")
+        raise TypeError(f"{name} must be an int, got {type(kernel_size).__name__} {kernel_size!r}")
     if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd number (1, 3, 5, ...), got {kernel_size}")
+        raise ValueError(f"{name} must be a positive odd number (1, 3, 5, ...), got {kernel_size}")
     return kernel_size
 
 

@@ -6,8 +6,10 @@ Every model here
   distribution parameters (B, P, H, W) from ``model(x, y=None)``;
 * scores images with ``model.log_prob(x, y=None) -> (B, C, H, W)`` nats, where entry
   (c, i, j) depends only on sub-pixels before (c, i, j) in raster order;
-* exposes ``levels``, ``in_channels``, ``likelihood`` and ``config()`` (its constructor
-  arguments, so a checkpoint can rebuild it with ``models.from_config``).
+* exposes ``levels``, ``in_channels``, ``likelihood`` (a :class:`likelihoods.Likelihood`),
+  ``hides_current_pixel`` (whether one pass gives every channel of a pixel, for the sampler) and
+  ``config()`` (its constructor arguments, so a checkpoint can rebuild it with ``models.from_config``);
+* takes ``in_channels`` and ``levels`` first and every other constructor argument by keyword.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import likelihoods
-from .checks import check_images, check_labels, check_levels, check_positive_int
+from .checks import check_follows_model, check_image_size, check_images, check_labels, check_levels, check_positive_int
 from .layers import (
     ClassBias,
     GatedBlock,
@@ -35,19 +37,38 @@ from .layers import (
     make_norm,
 )
 from .incremental import CachedLayer
-from .masks import ColorConvention, check_color_convention, color_permutation
+from .likelihoods import Likelihood
+from .masks import ColorConvention, check_color_convention, check_kernel_size, color_permutation
+
+LikelihoodArg = Likelihood | dict[str, Any] | None  # an object, its config() dict, or None for the model's default
+
+
+def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
+    """``values`` (a list or tuple) as a list of ints >= 1; ``name`` names it in the error."""
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of ints, got {type(values).__name__} {values!r}")
+    return [check_positive_int(name, v) for v in values]
 
 
 def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
-    dilations = [1] * n_layers if dilations is None else [int(d) for d in dilations]
+    """One dilation per layer, each an int >= 1 (a float such as 1.7 would be cut to 1); default all 1."""
+    if dilations is None:
+        return [1] * n_layers
+    dilations = _positive_ints("dilations", dilations)
     if len(dilations) != n_layers:
         raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
-    if min(dilations, default=1) < 1:
-        raise ValueError(f"dilations must be >= 1, got {dilations}")
     return dilations
 
 
-def _color_groups(in_channels: int, color_groups: int | None, convention: str, likelihood: Any) -> int:
+def _input_kernel_size(kernel_size: int) -> int:
+    """The first layer's kernel: odd, and >= 3 because a 1x1 mask-A first layer sees no pixel."""
+    check_kernel_size(kernel_size, "input_kernel_size")
+    if kernel_size < 3:
+        raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A first layer sees no pixel), got {kernel_size}")
+    return kernel_size
+
+
+def _color_groups(in_channels: int, color_groups: int | None, convention: str, likelihood: Likelihood) -> int:
     """Validate ``color_groups`` (None -> one group per channel, R -> G -> B) and the convention.
 
     A likelihood that couples the channels of a pixel (PixelCNN++'s mixture) orders them itself, so
@@ -87,7 +108,9 @@ class AutoregressiveModel(nn.Module):
     can_cache: bool = False
     cache_state = None  # set while a sampling loop runs the model with caches (incremental.caching)
 
-    def __init__(self, in_channels: int, levels: int, likelihood: Any = None, n_classes: int | None = None) -> None:
+    def __init__(
+        self, in_channels: int, levels: int, *, likelihood: LikelihoodArg = None, n_classes: int | None = None
+    ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.n_classes = None if n_classes is None else check_positive_int("n_classes", n_classes)
@@ -96,17 +119,31 @@ class AutoregressiveModel(nn.Module):
             likelihood = likelihoods.Categorical(levels)
         elif isinstance(likelihood, dict):
             likelihood = likelihoods.from_config(likelihood)
+        elif not isinstance(likelihood, Likelihood):
+            raise TypeError(
+                f"likelihood must be a likelihood object such as likelihoods.Categorical(levels) or "
+                f"likelihoods.DiscretizedLogisticMixture(n_mix, levels) (or its config() dict), "
+                f"got {type(likelihood).__name__} {likelihood!r}"
+            )
         if likelihood.levels != levels:
             raise ValueError(
                 f"likelihood has {likelihood.levels} levels but the model has levels={levels}; pass the same number to both"
             )
-        self.likelihood = likelihood
+        self.likelihood: Likelihood = likelihood
         self._config: dict[str, Any] = {}
 
     @property
     def levels(self) -> int:
         """Number of values each sub-pixel can take."""
         return self.likelihood.levels
+
+    @property
+    def hides_current_pixel(self) -> bool:
+        """True if the parameters of pixel (i, j) depend on no sub-pixel of (i, j), so one pass gives
+        the parameters of all its channels and the sampler runs the network once per pixel instead of
+        once per sub-pixel. For one channel a causal model always hides it; for colour it depends on
+        the masks, and False (a pass per channel) is always correct, only slower."""
+        return self.in_channels == 1
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments (plain Python values) that rebuild this model."""
@@ -120,6 +157,7 @@ class AutoregressiveModel(nn.Module):
                 "finish or close() that loop before calling the model on whole images"
             )
         check_images(x, in_channels=self.in_channels, levels=self.levels)
+        check_follows_model(x, self)
         check_labels(y, batch_size=x.shape[0], n_classes=self.n_classes)
         self.check_image_size(tuple(x.shape[2:]))
         return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
@@ -166,24 +204,24 @@ class PixelCNN(AutoregressiveModel):
         self,
         in_channels: int = 1,
         levels: int = 256,
+        *,
         hidden: int = 64,
         n_layers: int = 5,
         kernel_size: int = 3,
         input_kernel_size: int = 7,
         dilations: Sequence[int] | None = None,
         norm: NormType = "none",
-        likelihood: Any = None,
+        likelihood: LikelihoodArg = None,
         color_groups: int | None = None,
         color_convention: ColorConvention = "contiguous",
         n_classes: int | None = None,
     ) -> None:
-        super().__init__(in_channels, levels, likelihood, n_classes)
+        super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
         make_norm(norm, 2)  # validates the name early
-        if input_kernel_size < 3:
-            raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A convolution sees no pixel), got {input_kernel_size}")
+        _input_kernel_size(input_kernel_size)
         groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         min_hidden = 2 * groups * (2 if norm == "layer" else 1)  # the blocks' hidden // 2 maps need every colour
         if hidden < min_hidden:
@@ -215,10 +253,16 @@ class PixelCNN(AutoregressiveModel):
         # them into one block per channel (R's parameters, then G's, then B's) for the likelihood.
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
 
+    @property
+    def hides_current_pixel(self) -> bool:
+        """With one colour group every mask A hides the whole current pixel; with R -> G -> B groups
+        G's and B's parameters read the current R (and G)."""
+        return self.color_groups == 1
+
     can_cache = True
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        features = self.input_conv(x) + self.input_bias(y)
+        features = self.input_bias(self.input_conv(x), y)
         for block in self.blocks:
             features = block(features, y)
         out = self.head(features)  # (B, P, H, W), maps in colour-convention order
@@ -253,6 +297,7 @@ class GatedPixelCNN(AutoregressiveModel):
         self,
         in_channels: int = 1,
         levels: int = 256,
+        *,
         hidden: int = 32,
         n_layers: int = 5,
         kernel_size: int = 3,
@@ -260,16 +305,15 @@ class GatedPixelCNN(AutoregressiveModel):
         dilations: Sequence[int] | None = None,
         skip_channels: int | None = None,
         n_classes: int | None = None,
-        likelihood: Any = None,
+        likelihood: LikelihoodArg = None,
         color_groups: int | None = None,
         color_convention: ColorConvention = "contiguous",
     ) -> None:
-        super().__init__(in_channels, levels, likelihood, n_classes)
+        super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
-        if input_kernel_size < 3:
-            raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 first layer sees no pixel), got {input_kernel_size}")
+        _input_kernel_size(input_kernel_size)
         skip_channels = 2 * hidden if skip_channels is None else check_positive_int("skip_channels", skip_channels)
         groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         if min(hidden, skip_channels) < groups:
@@ -294,6 +338,11 @@ class GatedPixelCNN(AutoregressiveModel):
             MaskedConv2d(skip_channels, out_channels, 1, "B", **colour),
         )
         self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
+
+    @property
+    def hides_current_pixel(self) -> bool:
+        """As :attr:`PixelCNN.hides_current_pixel`: one colour group hides the whole current pixel."""
+        return self.color_groups == 1
 
     can_cache = True
 
@@ -323,7 +372,10 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         in_channels, levels: image channels and values per sub-pixel.
         hidden: feature maps of both streams (the paper: 160).
         n_resnet: gated ResNet blocks per stage of the down pass (the paper: 5).
-        n_mix: logistic components, for the default likelihood ``DiscretizedLogisticMixture(n_mix, levels)``.
+        n_mix: logistic components of the default likelihood ``DiscretizedLogisticMixture(n_mix, levels)``;
+            None means 10. With a ``likelihood`` leave it out: a number that differs from the
+            likelihood's own is an error (rather than a config that misdescribes the model), and
+            ``config()["n_mix"]`` is always the likelihood's (None for one that is not a mixture).
         dropout: dropout inside every block (the paper: 0.5).
         n_classes: class-conditional generation: a learned class bias in every block (None: off).
         likelihood: another output distribution; it must not need R -> G -> B masks inside a pixel
@@ -334,16 +386,25 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         self,
         in_channels: int = 3,
         levels: int = 256,
+        *,
         hidden: int = 32,
         n_resnet: int = 1,
-        n_mix: int = 10,
+        n_mix: int | None = None,
         dropout: float = 0.0,
         n_classes: int | None = None,
-        likelihood: Any = None,
+        likelihood: LikelihoodArg = None,
     ) -> None:
+        if n_mix is not None:
+            check_positive_int("n_mix", n_mix)
         if likelihood is None:
-            likelihood = likelihoods.DiscretizedLogisticMixture(check_positive_int("n_mix", n_mix), check_levels(levels))
-        super().__init__(in_channels, levels, likelihood, n_classes)
+            likelihood = likelihoods.DiscretizedLogisticMixture(10 if n_mix is None else n_mix, check_levels(levels))
+        super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
+        mixture = self.likelihood if isinstance(self.likelihood, likelihoods.DiscretizedLogisticMixture) else None
+        if n_mix is not None and mixture is None:
+            raise ValueError(f"n_mix applies to the default logistic mixture; {self.likelihood!r} has none, so leave n_mix out")
+        if n_mix is not None and n_mix != mixture.n_mix:
+            raise ValueError(f"n_mix={n_mix} conflicts with the likelihood's n_mix={mixture.n_mix}; give only the likelihood")
+        n_mix = None if mixture is None else mixture.n_mix
         check_positive_int("hidden", hidden)
         check_positive_int("n_resnet", n_resnet)
         if not 0.0 <= dropout < 1.0:
@@ -384,6 +445,8 @@ class PixelCNNPlusPlus(AutoregressiveModel):
                     if isinstance(layer, CachedLayer):
                         layer.cache_scale = scale
 
+    hides_current_pixel = True  # the streams hold strictly earlier pixels: the likelihood orders the channels
+
     can_cache = True
 
     def check_image_size(self, size: tuple[int, int]) -> None:
@@ -421,8 +484,11 @@ class MADE(AutoregressiveModel):
     for sub-pixel k reads only hidden units of degree < k. So output k depends on inputs
     before k only: the same autoregressive property as PixelCNN, without convolutions.
 
+    Output k of a colour image reads the channels of its pixel before it, so MADE hides the current
+    pixel only for grey images (:attr:`hides_current_pixel`, inherited).
+
     Args:
-        image_size: (H, W) of the images (MADE is tied to one size).
+        image_size: (H, W) of the images, or an int n for n x n (MADE is tied to one size).
         hidden: widths of the hidden layers.
     """
 
@@ -430,15 +496,16 @@ class MADE(AutoregressiveModel):
         self,
         in_channels: int = 1,
         levels: int = 2,
-        image_size: Sequence[int] = (28, 28),
+        *,
+        image_size: int | Sequence[int] = (28, 28),
         hidden: Sequence[int] = (512,),
-        likelihood: Any = None,
+        likelihood: LikelihoodArg = None,
     ) -> None:
-        super().__init__(in_channels, levels, likelihood)
+        super().__init__(in_channels, levels, likelihood=likelihood)
         if self.likelihood.couples_channels and in_channels > 1:
             raise ValueError(f"MADE gives every sub-pixel its own parameters; {self.likelihood!r} couples channels, use coupled=False")
-        h, w = (check_positive_int("image_size", int(s)) for s in image_size)
-        hidden = [check_positive_int("hidden", int(u)) for u in hidden]
+        h, w = check_image_size(image_size)
+        hidden = _positive_ints("hidden", hidden)
         self.image_size = (h, w)
         self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w], hidden=hidden)
         d = in_channels * h * w
@@ -479,9 +546,11 @@ class IndependentPixels(AutoregressiveModel):
     log2(levels) bits per dimension.
     """
 
-    def __init__(self, in_channels: int = 1, levels: int = 2, image_size: Sequence[int] = (28, 28), likelihood: Any = None) -> None:
-        super().__init__(in_channels, levels, likelihood)
-        h, w = (check_positive_int("image_size", int(s)) for s in image_size)
+    def __init__(
+        self, in_channels: int = 1, levels: int = 2, *, image_size: int | Sequence[int] = (28, 28), likelihood: LikelihoodArg = None
+    ) -> None:
+        super().__init__(in_channels, levels, likelihood=likelihood)
+        h, w = check_image_size(image_size)
         self.image_size = (h, w)
         self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w])
         self.logits = nn.Parameter(torch.zeros(self.likelihood.param_channels(in_channels), h, w))
@@ -490,6 +559,7 @@ class IndependentPixels(AutoregressiveModel):
         if tuple(size) != self.image_size:
             raise ValueError(f"IndependentPixels was built for images of size {self.image_size}, got {tuple(size)}")
 
+    hides_current_pixel = True  # it reads no pixel at all
     can_cache = True  # nothing to remember: while sampling with a cache it hands out the region's logits
 
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:

@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from .checks import device_and_dtype
 from .layers import MaskedConv2d
 
 Position = tuple[int, int]
@@ -51,9 +52,9 @@ def model_inputs(model: nn.Module, n: int, image_size: Sequence[int], generator:
     """Random images on a model's level grid, (n, C, H, W), for probing gradients."""
     h, w = image_size
     levels = model.levels
-    weight = next(model.parameters())
+    device, dtype = device_and_dtype(model)
     x = torch.randint(levels, (n, model.in_channels, h, w), generator=generator) / (levels - 1)
-    return x.to(device=weight.device, dtype=weight.dtype)
+    return x.to(device=device, dtype=dtype)
 
 
 def model_receptive_field(
@@ -175,10 +176,11 @@ def layerwise_receptive_fields(stack: nn.Sequential, image_size: Sequence[int], 
     """(L, H, W): the receptive field of ``position`` after each of the L layers of ``stack``."""
     h, w = image_size
     i, j = position
+    device, dtype = device_and_dtype(stack)
+    x = torch.ones(1, 1, h, w, device=device, dtype=dtype)
     fields = []
     for depth in range(1, len(stack) + 1):
         sub = stack[:depth]
-        x = torch.ones(1, 1, h, w, device=next(stack.parameters()).device)
         fields.append(input_gradient(sub, x, lambda out: out[:, :, i, j])[0].cpu())
     return torch.stack(fields)
 
@@ -193,8 +195,8 @@ def layerwise_dependents(stack: nn.Sequential, image_size: Sequence[int], positi
     """
     h, w = image_size
     i, j = position
-    device = next(stack.parameters()).device
-    x = torch.ones(1, 1, h, w, device=device)
+    device, dtype = device_and_dtype(stack)
+    x = torch.ones(1, 1, h, w, device=device, dtype=dtype)
     tangent = torch.zeros_like(x)
     tangent[0, 0, i, j] = 1.0
     cones = []

@@ -21,8 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from . import incremental
-from .checks import check_images, check_labels, check_positive_int
-from .likelihoods import check_temperature
+from .checks import check_image_size, check_images, check_labels, check_positive_int, check_temperature, device_and_dtype
+from .models import AutoregressiveModel
 
 
 @dataclass
@@ -91,14 +91,7 @@ class SamplingTrace:
         return self._flat
 
 
-def _image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
-    size = (image_size, image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
-    if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"image_size must be (H, W) with positive entries, got {image_size!r}")
-    return size  # type: ignore[return-value]
-
-
-def can_cache(model: torch.nn.Module) -> bool:
+def can_cache(model: AutoregressiveModel) -> bool:
     """Whether ``model`` can sample with a cache: the class that defines its ``params`` says
     ``can_cache = True``, and it holds no convolution that reads neighbours but keeps no cache."""
     for cls in type(model).__mro__:
@@ -107,9 +100,9 @@ def can_cache(model: torch.nn.Module) -> bool:
     return False
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _steps(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     canvas: torch.Tensor,
     known: torch.Tensor | None,
     y: torch.Tensor | None,
@@ -120,16 +113,19 @@ def _steps(
 ) -> Iterator[SamplingStep]:
     """The sampling loop. ``canvas`` (n, C, H, W) on the model's device is written in place: at every
     sub-pixel where ``known`` (n, C, H, W) bool is True it keeps its value (a completion), elsewhere it
-    gets a draw. The same number of random draws is made either way, so ``cache`` changes nothing."""
+    gets a draw. The same number of random draws is made either way, so ``cache`` changes nothing.
+
+    Every argument is checked before the loop starts (``_start``): per sub-pixel the loop runs only
+    the network and the likelihood, and reads nothing back from the device, so on a GPU it never
+    waits for a synchronisation."""
     _, c_in, h, w = canvas.shape
     levels = model.levels
     cached = cache and can_cache(model)
     if cache and not cached:
         warnings.warn(f"{type(model).__name__} cannot sample with a cache; using the naive loop (one full pass per sub-pixel)", stacklevel=3)
-    # A likelihood that couples channels comes with models that hide the whole current pixel, so one
-    # pass gives the parameters of all its channels; otherwise G and B must see the R (and G) just
-    # drawn, and the model runs again for every channel.
-    per_pixel = getattr(model.likelihood, "couples_channels", False)
+    # A model that hides the whole current pixel gives the parameters of all its channels in one pass;
+    # otherwise G and B must see the R (and G) just drawn, and the model runs again for every channel.
+    per_pixel = model.hides_current_pixel
 
     def network(top: int, bottom: int, left: int, right: int) -> torch.Tensor:
         """Parameters for the region rows [top, bottom), columns [left, right) from the caches."""
@@ -173,20 +169,26 @@ def _steps(
         torch.set_num_threads(threads)
 
 
-def _start(model: torch.nn.Module, n: int, image_size, y: torch.Tensor | None, temperature: float):
-    """Validate the common arguments; return (device, (H, W), y on the device)."""
+def _check_model(model: AutoregressiveModel) -> None:
+    """The loop reads ``likelihood``, ``levels``, ``hides_current_pixel`` ...: only the package's models have them all."""
+    if not isinstance(model, AutoregressiveModel):
+        raise TypeError(f"model must be a pixelcnn_edu model (models.AutoregressiveModel), got {type(model).__name__}")
+
+
+def _start(model: AutoregressiveModel, n: int, image_size, y: torch.Tensor | None, temperature: float):
+    """Validate the common arguments; return (device, dtype, (H, W), y on the device)."""
+    _check_model(model)
     check_positive_int("n", n)
     check_temperature(temperature)
-    h, w = _image_size(image_size)
-    if hasattr(model, "check_image_size"):
-        model.check_image_size((h, w))
-    device = next(model.parameters()).device
-    check_labels(y, batch_size=n, n_classes=getattr(model, "n_classes", None))
-    return device, (h, w), None if y is None else y.to(device)
+    h, w = check_image_size(image_size)
+    model.check_image_size((h, w))
+    device, dtype = device_and_dtype(model)  # a float64 model samples in float64
+    check_labels(y, batch_size=n, n_classes=model.n_classes)
+    return device, dtype, (h, w), None if y is None else y.to(device)
 
 
 def sample_steps(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     n: int,
     image_size: int | Sequence[int] = (28, 28),
     *,
@@ -202,14 +204,13 @@ def sample_steps(
     must live on the model's device (CPU generator for a CPU model). ``cache=False`` runs the
     naive reference loop (one full pass per sub-pixel).
     """
-    device, (h, w), y = _start(model, n, image_size, y, temperature)
-    dtype = next(model.parameters()).dtype  # a float64 model samples in float64
+    device, dtype, (h, w), y = _start(model, n, image_size, y, temperature)
     canvas = torch.zeros(n, model.in_channels, h, w, device=device, dtype=dtype)
     return _steps(model, canvas, None, y, temperature, generator, progress, cache)
 
 
 def sample(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     n: int,
     image_size: int | Sequence[int] = (28, 28),
     *,
@@ -251,7 +252,7 @@ def _record(steps: Iterator[SamplingStep], shape, levels: int, y: torch.Tensor |
 
 
 def sampling_trace(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     n: int = 1,
     image_size: int | Sequence[int] = (28, 28),
     *,
@@ -269,7 +270,7 @@ def sampling_trace(
     steps = sample_steps(
         model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress, cache=cache
     )
-    h, w = _image_size(image_size)
+    h, w = check_image_size(image_size)
     return _record(steps, (n, model.in_channels, h, w), model.levels, y)
 
 
@@ -314,19 +315,20 @@ def check_known(x: torch.Tensor, known: torch.Tensor, *, allow_ignored_future: b
 
 def _completion_steps(model, x, known, n, y, temperature, generator, progress, cache, allow_ignored_future):
     """Validate a completion and start its loop; return (steps, labels per row, shape of the result)."""
+    _check_model(model)
     check_images(x, in_channels=model.in_channels, levels=model.levels)
     b, c, h, w = x.shape
     check_positive_int("n", n)
     known = check_known(x, known, allow_ignored_future=allow_ignored_future)
-    device = next(model.parameters()).device
+    device, dtype = device_and_dtype(model)
 
     def repeat(t: torch.Tensor) -> torch.Tensor:  # image k's completions become rows k*n .. k*n + n - 1
         return t.to(device).repeat_interleave(n, dim=0)
 
     y = None if y is None else repeat(_one_label_per_image(y, b))
-    _, _, y = _start(model, n * b, (h, w), y, temperature)
+    y = _start(model, n * b, (h, w), y, temperature)[-1]
     known = repeat(known)
-    canvas = torch.where(known, repeat(x), torch.zeros((), device=device)).to(next(model.parameters()).dtype)
+    canvas = torch.where(known, repeat(x), torch.zeros((), device=device)).to(dtype)
     steps = _steps(model, canvas, known, y, temperature, generator, progress, cache)
     return steps, y, (b * n, c, h, w)
 
@@ -338,7 +340,7 @@ def _one_label_per_image(y: torch.Tensor, b: int) -> torch.Tensor:
 
 
 def complete(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     x: torch.Tensor,
     known: torch.Tensor,
     n: int = 1,
@@ -364,7 +366,7 @@ def complete(
 
 
 def completion_trace(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     x: torch.Tensor,
     known: torch.Tensor,
     n: int = 1,
@@ -386,7 +388,7 @@ def completion_trace(
 
 
 @torch.no_grad()
-def scoring_trace(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> SamplingTrace:
+def scoring_trace(model: AutoregressiveModel, x: torch.Tensor, y: torch.Tensor | None = None) -> SamplingTrace:
     """Replay a real image through the autoregressive factorisation, as a trace.
 
     Instead of drawing values, every step reveals the image's own next sub-pixel and records
@@ -424,7 +426,7 @@ class Agreement:
 
 
 def agreement(
-    model: torch.nn.Module,
+    model: AutoregressiveModel,
     n: int,
     image_size: int | Sequence[int],
     *,
@@ -434,7 +436,7 @@ def agreement(
 ) -> Agreement:
     """Run the naive and then the cached loop from generators seeded with ``seed`` and compare them
     step by step (one after the other: a model runs one sampling loop at a time)."""
-    device = next(model.parameters()).device
+    device, _ = device_and_dtype(model)
 
     def run(cache: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:  # (probs, value) of every step
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -448,7 +450,7 @@ def agreement(
 
 
 def positions_per_step(
-    model: torch.nn.Module, image_size: int | Sequence[int], *, cache: bool, layer: torch.nn.Module | None = None
+    model: AutoregressiveModel, image_size: int | Sequence[int], *, cache: bool, layer: torch.nn.Module | None = None
 ) -> torch.Tensor:
     """(T,) how many output positions ``layer`` computed for each sub-pixel drawn (one image, in
     drawing order; the passes over whole rows count towards the step that follows them).
@@ -459,10 +461,16 @@ def positions_per_step(
     if layer is None:
         layer = next(m for m in model.modules() if isinstance(m, incremental.CachedLayer))
     counted = [0]
-    handle = layer.register_forward_hook(lambda module, args, out: counted.__setitem__(0, counted[0] + out.shape[-2] * out.shape[-1]))
+
+    def count(module: torch.nn.Module, args: tuple, out: torch.Tensor | tuple[torch.Tensor, ...]) -> None:
+        first = out[0] if isinstance(out, tuple) else out  # a gated block returns (v, h, skip) of one region
+        counted[0] += first.shape[-2] * first.shape[-1]
+
+    handle = layer.register_forward_hook(count)
     work = []
     try:
-        for _ in sample_steps(model, 1, image_size, cache=cache, generator=torch.Generator(device=next(model.parameters()).device).manual_seed(0)):
+        generator = torch.Generator(device=device_and_dtype(model)[0]).manual_seed(0)
+        for _ in sample_steps(model, 1, image_size, cache=cache, generator=generator):
             work.append(counted[0])
             counted[0] = 0
     finally:

@@ -32,7 +32,8 @@ def ood_inputs(
 ) -> dict[str, torch.Tensor]:
     """Inputs that are not MNIST test digits, each (N, 1, H, W) on the grid of ``levels`` levels.
 
-    digits: (N, 1, H, W) test digits on that grid (the source of the transformed kinds).
+    digits: (N, 1, H, W) test digits on that grid (the source of the transformed kinds); every kind
+        has their dtype and device, so a float64 model scores them as it scores the digits.
     colored: (N, 3, H, W) coloured digits in [0, 1], turned grey (the channel mean) if given.
     The kinds: uniform noise, inverted digits (1 - x), digits shifted 6 pixels right and down (zeros
     enter), digits rotated by 90 degrees, blank (all 0) images, constant images (one random level
@@ -44,9 +45,9 @@ def ood_inputs(
     top = levels - 1
     shifted = torch.zeros_like(digits)
     shifted[:, :, 6:, 6:] = digits[:, :, :-6, :-6]
-    constant = torch.randint(1, levels, (n, 1, 1, 1), generator=generator).float() / top
+    constant = torch.randint(1, levels, (n, 1, 1, 1), generator=generator).to(digits) / top  # dtype and device of the digits
     out = {
-        "uniform noise": torch.randint(levels, digits.shape, generator=generator).float() / top,
+        "uniform noise": torch.randint(levels, digits.shape, generator=generator).to(digits) / top,
         "inverted digits": quantise(1.0 - digits, levels),  # snapped back onto the grid
         "shifted digits": shifted,
         "rotated digits": torch.rot90(digits, 1, dims=(2, 3)),
@@ -56,7 +57,7 @@ def ood_inputs(
     if colored is not None:
         if colored.dim() != 4 or colored.shape[1] != 3:
             raise ValueError(f"colored must have shape (N, 3, H, W), got {tuple(colored.shape)}")
-        out["coloured digits, grey"] = quantise(colored.mean(1, keepdim=True), levels)
+        out["coloured digits, grey"] = quantise(colored.mean(1, keepdim=True), levels).to(digits)
     return out
 
 

@@ -33,14 +33,24 @@ def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int
 
 
 def sampling_seconds(
-    model: torch.nn.Module, n: int, image_size: tuple[int, int], *, cache: bool, steps: int | None = None, seed: int = 0
+    model: torch.nn.Module,
+    n: int,
+    image_size: tuple[int, int],
+    *,
+    cache: bool,
+    steps: int | None = None,
+    seed: int = 0,
+    repeats: int = 1,
 ) -> float:
-    """Seconds to draw ``n`` images of ``image_size`` with the cached or the naive loop.
+    """Seconds to draw ``n`` images of ``image_size`` with the cached or the naive loop (the median of
+    ``repeats`` timings: on a shared machine single timings vary several-fold).
 
     With ``steps``, only the first ``steps`` sub-pixels are timed and the time is scaled up to the whole
     image: fair for the naive loop, whose every step is one full pass of the same cost (the cached loop's
     steps differ, so time it whole). A class-conditional model draws the classes 0, 1, 2, ... in turn.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     device = next(model.parameters()).device
     n_classes = getattr(model, "n_classes", None)
     y = None if n_classes is None else (torch.arange(n, device=device) % n_classes)
@@ -49,13 +59,16 @@ def sampling_seconds(
     for _ in zip(range(3), warm_up):
         pass
     warm_up.close()  # frees its caches before the timed loop opens its own
-    loop = sampling.sample_steps(model, n, image_size, y=y, cache=cache, generator=torch.Generator(device=device).manual_seed(seed))
-    start, done = time.perf_counter(), 0
-    for _ in loop:
-        done += 1
-        if steps is not None and done >= steps:
-            loop.close()
-            break
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) * total / done
+    times = []
+    for _ in range(repeats):
+        loop = sampling.sample_steps(model, n, image_size, y=y, cache=cache, generator=torch.Generator(device=device).manual_seed(seed))
+        start, done = time.perf_counter(), 0
+        for _ in loop:
+            done += 1
+            if steps is not None and done >= steps:
+                loop.close()
+                break
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * total / done)
+    return sorted(times)[len(times) // 2]

@@ -1,29 +1,41 @@
-"""Training, evaluation in bits/dim, and checkpoints that survive interruption.
+"""Training by maximum likelihood, evaluation in bits/dim, and runs that survive interruption.
 
-A checkpoint is a plain dict of tensors and Python values (model name and constructor
-config, state dicts, epoch, history), written to a temporary file and renamed into place,
-so a crash or Ctrl-C mid-save never corrupts the last good checkpoint. It loads with
-``torch.load(..., weights_only=True)``.
+A run is a small state machine (:class:`TrainingState`): the state changes in one place at the end
+of each batch and of each epoch, and a checkpoint is one atomic save of that state. Ctrl-C (SIGINT)
+and SIGTERM only set a flag that the loop reads at the next batch boundary; any other exception saves
+the last consistent state and is raised again. Resuming checks that the run is started with the
+same settings (batch size, seed, training data) and continues after the last finished batch, so an
+interrupted and resumed run ends with the same weights, optimizer state and histories as an
+uninterrupted one. Checkpoint files themselves are :mod:`pixelcnn_edu.checkpoints`.
 """
 
 from __future__ import annotations
 
 import math
-import os
+import signal
+import threading
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm.auto import tqdm
 
-from . import models
+from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as before)
+    bundled_checkpoint,
+    check_metadata,
+    export_checkpoint,
+    load_checkpoint,
+    load_into,
+    load_model,
+    save_checkpoint,
+)
+from .checks import check_positive_int, device_and_dtype
 from .data import ImageDataset
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
-
-CHECKPOINT_FORMAT = "pixelcnn_edu/1"
-BUNDLED_DIR = Path(__file__).parent / "checkpoints"
 
 
 @dataclass
@@ -39,10 +51,6 @@ class History:
         return asdict(self)
 
 
-def _device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 def _labels(model: torch.nn.Module, labels: torch.Tensor) -> torch.Tensor | None:
     return labels if getattr(model, "n_classes", None) is not None else None
 
@@ -53,18 +61,139 @@ def evaluate(
 ) -> float | torch.Tensor:
     """Negative log-likelihood of ``dataset`` in bits per dimension (eval mode): the average over
     the images, or with ``per_image=True`` each image's own score, (N,) on the CPU."""
-    device, was_training = _device(model), model.training
+    if len(dataset) == 0:
+        raise ValueError(f"dataset {dataset.name!r} has no images to evaluate")
+    (device, dtype), was_training = device_and_dtype(model), model.training
     model.eval()
     scores = []
     try:
         for start in tqdm(range(0, len(dataset), batch_size), desc="evaluate", disable=not progress, leave=False):
-            x = dataset.images[start : start + batch_size].to(device)
+            x = dataset.images[start : start + batch_size].to(device, dtype)
             y = _labels(model, dataset.labels[start : start + batch_size].to(device))
             scores.append(bits_per_dim_per_image(model.log_prob(x, y)).cpu())
     finally:
         model.train(was_training)
     per = torch.cat(scores)
     return per if per_image else per.mean().item()
+
+
+# --- the state of a run ----------------------------------------------------------------------
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands: finished epochs, finished batches of the next epoch, optimizer steps, the
+    running sums of the unfinished epoch, the history, and the settings the run was started with
+    (``signature``: a resumed run must use the same ones, or its batches would not line up)."""
+
+    signature: dict[str, Any] | None
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    seen: int = 0  # images trained on in the unfinished epoch
+    loss_sum: float = 0.0  # their bits/dim, summed over images
+    seconds: float = 0.0  # training seconds of the unfinished epoch (evaluation not counted)
+    history: History = field(default_factory=History)
+
+    def finish_batch(self, images: int, loss_sum: float, seconds: float) -> None:
+        """One optimizer step on ``images`` images with summed bits/dim ``loss_sum``."""
+        self.batch, self.step, self.seen = self.batch + 1, self.step + 1, self.seen + images
+        self.loss_sum, self.seconds = self.loss_sum + loss_sum, self.seconds + seconds
+
+    def finish_epoch(self, test_bpd: float) -> None:
+        """Record the epoch in the history and start the next one at its first batch."""
+        h = self.history
+        h.train_bpd.append(self.loss_sum / max(self.seen, 1))
+        h.images_per_s.append(self.seen / self.seconds if self.seconds > 0 else math.nan)
+        h.seconds.append(self.seconds)
+        h.test_bpd.append(test_bpd)
+        self.epoch, self.batch, self.seen, self.loss_sum, self.seconds = self.epoch + 1, 0, 0, 0.0, 0.0
+
+    def training_dict(self) -> dict[str, Any]:
+        """The part of a checkpoint that says where inside an epoch the run stands."""
+        return dict(batch=self.batch, seen=self.seen, loss_sum=self.loss_sum, seconds=self.seconds, signature=self.signature)
+
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any]) -> "TrainingState":
+        training = state.get("training") or {}
+        return cls(
+            signature=training.get("signature"), epoch=state["epoch"], batch=int(training.get("batch", 0)), step=state["step"],
+            seen=int(training.get("seen", 0)), loss_sum=float(training.get("loss_sum", 0.0)),
+            seconds=float(training.get("seconds", 0.0)), history=History(**state["history"]),
+        )
+
+
+SIGNATURE_NAMES = {
+    "batch_size": "batch size (--batch-size)",
+    "seed": "seed (--seed)",
+    "dataset": "dataset (--dataset)",
+    "n_train": "number of training images (--train-limit)",
+}
+
+
+def run_signature(train: ImageDataset, batch_size: int, seed: int) -> dict[str, Any]:
+    """The settings that decide which images make up batch b of epoch e."""
+    return {"batch_size": batch_size, "seed": seed, "dataset": train.name, "n_train": len(train)}
+
+
+def check_signature(stored: dict[str, Any] | None, current: dict[str, Any], path: str | Path, batch: int) -> None:
+    """Refuse to resume with other settings, naming the first that differs."""
+    if stored is None:
+        if batch:
+            warnings.warn(f"{path} does not record the settings of its run; resuming at batch {batch} assumes they are the same", stacklevel=3)
+        return
+    for key, label in SIGNATURE_NAMES.items():
+        if stored.get(key) != current.get(key):
+            raise ValueError(
+                f"{path} was trained with {label} {stored.get(key)!r}, this run uses {current.get(key)!r}: resuming would "
+                f"not continue the same run. Use the same setting, or start over (resume=False, --restart)"
+            )
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped at a batch boundary after Ctrl-C or SIGTERM; the checkpoint (if any) holds
+    every finished batch. ``history`` is the run's history so far."""
+
+    def __init__(self, reason: str, checkpoint: Path | None, state: TrainingState) -> None:
+        self.reason, self.checkpoint, self.epoch, self.batch, self.history = reason, checkpoint, state.epoch, state.batch, state.history
+        where = f"after epoch {state.epoch}, batch {state.batch}"
+        saved = f"saved to {checkpoint} {where}; run the same command to resume" if checkpoint else f"stopped {where} (no checkpoint file was given)"
+        super().__init__(f"stopped by {reason}: {saved}")
+
+
+class _StopRequests:
+    """SIGINT and SIGTERM set ``reason`` instead of raising, so the loop stops at a batch boundary.
+    A second Ctrl-C raises KeyboardInterrupt at once. Signals can only be caught in the main thread;
+    elsewhere Ctrl-C stays an exception (which the loop also turns into a consistent save)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.reason is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.reason = signal.Signals(signum).name
+
+    @contextmanager
+    def installed(self) -> Iterator["_StopRequests"]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def _optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
+    """Steps Adam has taken (its own counter), to tell whether an interrupted batch was applied."""
+    steps = [int(s["step"]) for s in optimizer.state.values() if "step" in s]
+    return max(steps, default=0)
+
+
+# --- fit ---------------------------------------------------------------------------------------
 
 
 def fit(
@@ -81,172 +210,142 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     metadata: dict[str, Any] | None = None,
+    checkpoint_every_batches: int | None = None,
+    checkpoint_every_seconds: float | None = 300.0,
 ) -> History:
     """Train ``model`` by maximum likelihood with Adam, evaluating bits/dim after each epoch.
 
     Args:
-        train, test: datasets whose ``levels`` match the model's.
+        train, test: datasets whose ``levels`` match the model's (batches take the model's dtype).
         epochs: total epochs (a resumed run continues up to this number).
         clip_grad: clip the gradient norm to this value (None: no clipping).
-        checkpoint: file saved after every epoch and on Ctrl-C (mid-epoch, with the position in
-            the epoch); if it exists and ``resume`` is true, training continues from it (it must
-            belong to the same model), after the last finished batch.
+        checkpoint: file saved after every epoch, every ``checkpoint_every_batches`` batches or
+            ``checkpoint_every_seconds`` seconds, on Ctrl-C/SIGTERM and on any error. If it exists
+            and ``resume`` is true, training continues from it after its last finished batch; it
+            must belong to the same model and run settings (batch size, seed, training data).
         seed: seeds the shuffling of epoch e with ``seed + e`` so a resumed run sees the
             same batches as an uninterrupted one.
         metadata: extra plain values stored in the checkpoint (e.g. the command that trained it).
 
-    Returns the :class:`History` of all epochs so far (including resumed ones).
+    Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
+    stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
     """
     for ds in (train, test):
         if ds is not None and ds.levels != model.levels:
             raise ValueError(f"dataset {ds.name!r} has {ds.levels} levels but the model has {model.levels}")
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
-    device = _device(model)
+    if len(train) == 0:
+        raise ValueError(f"training set {train.name!r} has no images")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    check_positive_int("batch_size", batch_size)
+    if checkpoint_every_batches is not None:
+        check_positive_int("checkpoint_every_batches", checkpoint_every_batches)
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    check_metadata(metadata or {})
+    device, dtype = device_and_dtype(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history, start_epoch, step, in_epoch = History(), 0, 0, None
-    if checkpoint is not None and resume and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint)
-        load_into(model, state)
-        optimizer.load_state_dict(state["optimizer"])
-        history = History(**state["history"])
-        start_epoch, step, in_epoch = state["epoch"], state["step"], state.get("in_epoch")
+    path = None if checkpoint is None else Path(checkpoint)
+    state = TrainingState(run_signature(train, batch_size, seed))
+    if path is not None and resume and path.exists():
+        state = _resume(model, optimizer, path, state.signature)
     for group in optimizer.param_groups:
         group["lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
+    extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
+    saved_at = (state.epoch, state.batch)
 
-    def save(progress_in_epoch: dict[str, float] | None = None) -> None:
-        if checkpoint is not None:
+    def save() -> None:
+        nonlocal saved_at, last_save
+        if path is not None:
             save_checkpoint(
-                checkpoint, model, optimizer=optimizer, epoch=epoch_done, step=step, history=history.as_dict(),
-                in_epoch=progress_in_epoch, dataset=train.name, image_size=list(train.image_size), **(metadata or {}),
+                path, model, optimizer=optimizer, training=dict(state.training_dict(), **_rng_state(device)),
+                history=state.history.as_dict(), epoch=state.epoch, step=state.step, **extra,
             )
+        saved_at, last_save = (state.epoch, state.batch), time.monotonic()
 
-    epoch_done, batches_done, seen, total, elapsed, t0 = start_epoch, 0, 0, 0.0, 0.0, time.perf_counter()
+    stop, pending, last_save = _StopRequests(), None, time.monotonic()
+    starts = range(0, len(train), batch_size)
     try:
-        for epoch in range(start_epoch, epochs):
-            model.train()
-            # An epoch interrupted by Ctrl-C resumes after its last finished batch.
-            resumed = in_epoch if (epoch == start_epoch and in_epoch) else {}
-            batches_done = int(resumed.get("batches", 0))
-            seen, total, elapsed = int(resumed.get("seen", 0)), resumed.get("total", 0.0), resumed.get("seconds", 0.0)
-            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
-            starts = range(0, len(train), batch_size)
-            bar = tqdm(total=len(starts), initial=batches_done, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
-            t0 = time.perf_counter()
-            for start in starts[batches_done:]:
-                idx = order[start : start + batch_size]
-                x = train.images[idx].to(device)
-                y = _labels(model, train.labels[idx].to(device))
-                loss = bits_per_dim(model.log_prob(x, y))  # minimising bits/dim = maximising likelihood
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if clip_grad is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                optimizer.step()
-                step += 1
-                batches_done += 1
-                seen += x.shape[0]
-                total += loss.item() * x.shape[0]
-                bar.update()
-                bar.set_postfix(bpd=f"{loss.item():.4f}")
-            bar.close()
-            seconds = elapsed + time.perf_counter() - t0
-            history.train_bpd.append(total / max(seen, 1))
-            history.images_per_s.append(seen / seconds)
-            history.seconds.append(seconds)
-            history.test_bpd.append(evaluate(model, test, batch_size=2 * batch_size) if test is not None else math.nan)
-            epoch_done = epoch + 1
+        with stop.installed():
+            for epoch in range(state.epoch, epochs):
+                model.train()
+                order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
+                bar = tqdm(total=len(starts), initial=state.batch, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+                for start in starts[state.batch :]:
+                    if stop.reason:
+                        break
+                    t0 = time.perf_counter()
+                    idx = order[start : start + batch_size]
+                    x = train.images[idx].to(device, dtype)
+                    y = _labels(model, train.labels[idx].to(device))
+                    loss = bits_per_dim(model.log_prob(x, y))  # minimising bits/dim = maximising likelihood
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if clip_grad is not None:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+                    # (images, summed bits/dim, Adam's steps, our steps, start) of the batch in flight
+                    pending = (x.shape[0], loss.item() * x.shape[0], _optimizer_steps(optimizer), state.step, t0)
+                    optimizer.step()
+                    state.finish_batch(pending[0], pending[1], time.perf_counter() - t0)
+                    bar.update()
+                    bar.set_postfix(bpd=f"{pending[1] / pending[0]:.4f}")
+                    if _due(state, checkpoint_every_batches, checkpoint_every_seconds, last_save):
+                        save()
+                bar.close()
+                if stop.reason:
+                    break
+                state.finish_epoch(evaluate(model, test, batch_size=2 * batch_size) if test is not None else math.nan)
+                save()
+                if stop.reason:
+                    break
+    except BaseException:
+        # A batch whose optimizer step went through but was not counted yet counts as finished
+        # (Adam's own step counter says whether it went through).
+        if pending is not None and state.step == pending[3] and _optimizer_steps(optimizer) > pending[2]:
+            state.finish_batch(pending[0], pending[1], time.perf_counter() - pending[4])
+        if (state.epoch, state.batch) != saved_at:
             save()
-    except KeyboardInterrupt:
-        # Keep every finished batch: the checkpoint records where in the epoch we stopped.
-        save({"batches": batches_done, "seen": seen, "total": total, "seconds": elapsed + time.perf_counter() - t0})
         raise
-    return history
+    if stop.reason:
+        if (state.epoch, state.batch) != saved_at:
+            save()
+        raise TrainingInterrupted(stop.reason, path, state)
+    return state.history
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module, **extra: Any) -> Path:
-    """Write ``{"model": state_dict, "name", "config", **extra}`` atomically to ``path``.
-
-    ``extra`` may hold an ``optimizer`` (its state dict is stored) and plain Python values.
-    """
-    path = Path(path)
-    state: dict[str, Any] = {
-        "format": CHECKPOINT_FORMAT,
-        "name": models.model_name(model),
-        "config": model.config(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }
-    for key, value in extra.items():
-        state[key] = value.state_dict() if isinstance(value, torch.optim.Optimizer) else value
-    return _atomic_save(state, path)
+def _due(state: TrainingState, every_batches: int | None, every_seconds: float | None, last_save: float) -> bool:
+    """Whether a mid-epoch save is due after the batch just finished."""
+    if every_batches is not None and state.batch % every_batches == 0:
+        return True
+    return every_seconds is not None and time.monotonic() - last_save >= every_seconds
 
 
-def _atomic_save(state: dict[str, Any], path: Path) -> Path:
-    """torch.save to a temporary file, then rename: an interrupted save never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # atomic on POSIX and Windows: the old file stays until this line
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def export_checkpoint(path: str | Path, destination: str | Path) -> Path:
-    """Copy a finished checkpoint without its optimizer state (a third of the size), e.g. to ship it.
-
-    The model, its configuration, the history and the training command are kept, so the copy loads
-    with ``load_model`` and says how it was made; resuming training needs the original.
-    """
-    state = load_checkpoint(path)
-    if state.get("in_epoch") is not None:
-        raise ValueError(f"{path} was saved in the middle of an epoch; finish the run before exporting it")
-    state.pop("optimizer", None)
-    return _atomic_save(state, Path(destination))
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint dict safely (``weights_only=True``), with clear errors for bad files."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {err}") from err
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a pixelcnn_edu checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+def _resume(model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path, signature: dict[str, Any]) -> TrainingState:
+    """Load a checkpoint into ``model`` and ``optimizer``; the run's state to continue from."""
+    saved = load_checkpoint(path)
+    state = TrainingState.from_checkpoint(saved)
+    check_signature(state.signature, signature, path, state.batch)
+    load_into(model, saved)
+    if "optimizer" in saved:
+        optimizer.load_state_dict(saved["optimizer"])
+    else:
+        warnings.warn(f"{path} holds no optimizer state (an exported checkpoint): Adam starts afresh", stacklevel=3)
+    _set_rng_state(saved.get("training") or {}, device_and_dtype(model)[0])
+    state.signature = signature
     return state
 
 
-def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dict[str, Any]:
-    """Load a checkpoint into an existing model after checking that it belongs to it."""
-    if not isinstance(state, dict):
-        state = load_checkpoint(state)
-    name, config = models.model_name(model), model.config()
-    if state["name"] != name or state["config"] != config:
-        diff = {k: (state["config"].get(k), v) for k, v in config.items() if state["config"].get(k) != v}
-        raise ValueError(
-            f"checkpoint belongs to another model: it holds a {state['name']!r} with a different configuration "
-            f"(checkpoint vs model: {diff or state['config']}), this model is a {name!r}"
-        )
-    model.load_state_dict(state["model"])
-    return state
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The random-number state that dropout draws from, so a resumed run draws what an
+    uninterrupted one would."""
+    rng = {"rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        rng["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return rng
 
 
-def load_model(path: str | Path) -> tuple[models.AutoregressiveModel, dict[str, Any]]:
-    """Rebuild the model saved in a checkpoint; returns ``(model, checkpoint_dict)`` (model on CPU, eval mode)."""
-    state = load_checkpoint(path)
-    model = models.from_config(state["name"], state["config"])
-    model.load_state_dict(state["model"])
-    return model.eval(), state
-
-
-def bundled_checkpoint(name: str) -> Path:
-    """Path of a checkpoint shipped with the package (e.g. ``"pixelcnn_mnist"``)."""
-    path = BUNDLED_DIR / f"{name}.pt"
-    if not path.is_file():
-        known = sorted(p.stem for p in BUNDLED_DIR.glob("*.pt"))
-        raise FileNotFoundError(f"no bundled checkpoint {name!r}; bundled: {known}")
-    return path
+def _set_rng_state(training: dict[str, Any], device: torch.device) -> None:
+    if isinstance(training.get("rng"), torch.Tensor):
+        torch.set_rng_state(training["rng"])
+    if device.type == "cuda" and isinstance(training.get("cuda_rng"), torch.Tensor):
+        torch.cuda.set_rng_state(training["cuda_rng"], device)

@@ -24,6 +24,7 @@ from torch import nn
 
 from . import receptive_field as rf
 from . import viz
+from .checks import check_image_size
 from .likelihoods import DiscretizedLogisticMixture
 from .sampling import SamplingTrace
 
@@ -212,9 +213,7 @@ class ReceptiveFieldExplorer(ipw.VBox):
             raise TypeError(f"stack must be a non-empty nn.Sequential of one-channel layers, got {stack!r}")
         if getattr(stack[0], "in_channels", 1) != 1:
             raise ValueError(f"stack must take one input channel, its first layer takes {stack[0].in_channels}")
-        size = (image_size, image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError(f"image_size must be (H, W) with positive entries, got {image_size!r}")
+        size = check_image_size(image_size)
         super().__init__()
         self.stack, self.image_size, self.scale = stack, size, scale
         h, w = size

@@ -116,3 +116,34 @@ def test_check_labels_conditional() -> None:
         checks.check_labels(torch.tensor([0, 10, 3]), batch_size=3, n_classes=10)
     with pytest.raises(ValueError, match=r"got min -1 and max 3"):
         checks.check_labels(torch.tensor([-1, 3, 3]), batch_size=3, n_classes=10)
+
+
+def test_check_image_size() -> None:
+    assert checks.check_image_size(5) == (5, 5)
+    assert checks.check_image_size((3, 4)) == checks.check_image_size([3, 4]) == checks.check_image_size(torch.Size([3, 4])) == (3, 4)
+    for bad in ("28", None, 2.0, True, {3: 4}):
+        with pytest.raises(TypeError, match=rf"image_size must be an int or a pair \(H, W\) of ints, got {type(bad).__name__}"):
+            checks.check_image_size(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="size must be an int, got float 2.5"):
+        checks.check_image_size((2.5, 3), name="size")
+    with pytest.raises(ValueError, match=r"image_size must be an int or a pair \(H, W\), got \(1, 2, 3\)"):
+        checks.check_image_size((1, 2, 3))
+    with pytest.raises(ValueError, match="image_size must be >= 1, got 0"):
+        checks.check_image_size((0, 3))
+
+
+def test_check_bool() -> None:
+    assert checks.check_bool("coupled", False) is False
+    with pytest.raises(TypeError, match="coupled must be a bool \\(True or False\\), got str 'no'"):
+        checks.check_bool("coupled", "no")  # type: ignore[arg-type]
+
+
+def test_check_follows_model() -> None:
+    model = torch.nn.Conv2d(1, 1, 1)
+    checks.check_follows_model(torch.zeros(1, 1, 2, 2), model)
+    with pytest.raises(TypeError, match=r"x has dtype torch.float64 but the model's parameters are torch.float32: .*x.float\(\).*model.double\(\)"):
+        checks.check_follows_model(torch.zeros(1, 1, 2, 2, dtype=torch.float64), model)
+    with pytest.raises(TypeError, match=r"images has dtype torch.float16.*images.double\(\).*model.to\(torch.float16\)"):
+        checks.check_follows_model(torch.zeros(1, dtype=torch.float16), model.double(), name="images")
+    with pytest.raises(ValueError, match="x is on meta but the model is on cpu"):
+        checks.check_follows_model(torch.zeros(1, device="meta", dtype=torch.float64), model)

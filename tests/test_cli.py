@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from pixelcnn_edu import cli, train
+from pixelcnn_edu import cli, data, train
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +77,8 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
     assert cli.main(["sample", str(tmp_path / "missing.pt")]) == 2
     assert "no checkpoint" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--dilations", "1,x", "--out", str(tmp_path / "x.pt")])
+    assert cli.main(["train", "--dilations", "1,x", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "dilations must be comma-separated integers" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["evaluate"]])
@@ -153,4 +153,177 @@ def test_likelihood_errors(tmp_path, capsys):
     assert cli.main(["train", "--uncoupled", "--epochs", "1", "--out", out]) == 2
     assert "--uncoupled applies to --likelihood logistic" in capsys.readouterr().err
     assert cli.main(["train", "--likelihood", "logistic", "--n-mix", "0", "--epochs", "1", "--out", out]) == 2
-    assert "n_mix must be an int >= 1" in capsys.readouterr().err
+    assert "argument --n-mix: must be an int >= 1, got 0" in capsys.readouterr().err
+    assert cli.main(["train", "--n-mix", "3", "--epochs", "1", "--out", out]) == 2
+    assert "--n-mix applies to --likelihood logistic" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- issue 12: bad values, one-line errors
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+TRAIN = ["train", "--profile", "quick", "--out", "unused.pt"]
+SAMPLE = ["sample", "unused.pt"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (TRAIN + ["--epochs", "0"], "argument --epochs: must be an int >= 1, got 0"),
+        (TRAIN + ["--batch-size", "-4"], "argument --batch-size: must be an int >= 1, got -4"),
+        (TRAIN + ["--batch-size", "0"], "argument --batch-size: must be an int >= 1, got 0"),
+        (TRAIN + ["--hidden", "0"], "argument --hidden: must be an int >= 1, got 0"),
+        (TRAIN + ["--n-layers", "0"], "argument --n-layers: must be an int >= 1, got 0"),
+        (TRAIN + ["--kernel-size", "0"], "argument --kernel-size: must be an int >= 1, got 0"),
+        (TRAIN + ["--n-mix", "0"], "argument --n-mix: must be an int >= 1, got 0"),
+        (TRAIN + ["--train-limit", "-10"], "argument --train-limit: must be an int >= 1, got -10"),
+        (TRAIN + ["--levels", "0"], "argument --levels: must be an int >= 2, got 0"),
+        (TRAIN + ["--levels", "1"], "argument --levels: must be an int >= 2, got 1"),
+        (TRAIN + ["--hidden", "8.5"], "argument --hidden: must be an int >= 1, got '8.5'"),
+        (TRAIN + ["--lr", "0"], "argument --lr: must be a finite number > 0, got 0.0"),
+        (TRAIN + ["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
+        (TRAIN + ["--clip-grad", "-1"], "argument --clip-grad: must be a finite number >= 0 (0 disables clipping), got -1.0"),
+        (TRAIN + ["--device", "gpu"], "argument --device: 'gpu' is not a device; use cpu, cuda, cuda:N or mps"),
+        (TRAIN + ["--dilations", "1,x"], "dilations must be comma-separated integers"),
+        (SAMPLE + ["--n", "0"], "argument --n: must be an int >= 1, got 0"),
+        (SAMPLE + ["--nrow", "0"], "argument --nrow: must be an int >= 1, got 0"),
+        (SAMPLE + ["--temperature", "-1"], "argument --temperature: temperature must be a finite number > 0, got -1.0"),
+        (SAMPLE + ["--temperature", "inf"], "argument --temperature: temperature must be a finite number > 0, got inf"),
+        (["evaluate", "unused.pt", "--batch-size", "0"], "argument --batch-size: must be an int >= 1, got 0"),
+    ],
+)
+def test_bad_values_are_rejected_when_the_arguments_are_read(argv, message, capsys, monkeypatch) -> None:
+    """``--epochs 0`` used to mean the profile's epochs, ``--batch-size -4`` a ZeroDivisionError and
+    ``--train-limit -10`` training on all but the last 10 images."""
+    monkeypatch.setattr(cli.data, "load_dataset", lambda *args, **kwargs: pytest.fail("loaded data"))
+    monkeypatch.setattr(cli.train, "load_model", lambda *args, **kwargs: pytest.fail("loaded a model"))
+    assert cli.main(argv) == 2
+    err = one_line_error(capsys)
+    assert err.startswith("error: ") and message in err
+
+
+def spy_on_fit(monkeypatch) -> dict:
+    """Replace train.fit by a spy that records the model and its arguments (no training)."""
+    seen: dict = {}
+
+    def fit(model, train_set, test_set, **kwargs):
+        seen.update(kwargs, model=model, train_set=train_set)
+        return train.History()
+
+    monkeypatch.setattr(cli.train, "fit", fit)
+    return seen
+
+
+def test_the_profile_fills_in_only_what_was_left_out(tmp_path, monkeypatch, capsys) -> None:
+    seen = spy_on_fit(monkeypatch)
+    argv = ["train", "--profile", "quick", "--train-limit", "8", "--out", str(tmp_path / "a.pt"), "--no-progress"]
+    assert cli.main(argv) == 0
+    assert (seen["epochs"], seen["batch_size"], seen["lr"], seen["clip_grad"]) == (2, 64, 2e-3, 1.0)
+    assert seen["model"].config()["hidden"] == 32 and len(seen["train_set"]) == 8
+    assert cli.main(argv + ["--clip-grad", "0", "--epochs", "1", "--lr", "0.5", "--hidden", "6"]) == 0
+    assert (seen["epochs"], seen["lr"], seen["clip_grad"]) == (1, 0.5, None)  # 0 disables clipping
+    assert seen["model"].config()["hidden"] == 6
+
+
+@pytest.mark.parametrize("dataset", ["colored-mnist", "cifar10"])
+def test_a_colour_dataset_without_levels_gets_the_profiles_colour_levels(dataset, tmp_path, monkeypatch, capsys) -> None:
+    """``--dataset colored-mnist`` used to get the grey profile's levels=2 and binarise the colours."""
+    seen = spy_on_fit(monkeypatch)
+    loaded = []
+    monkeypatch.setattr(cli.data, "load_dataset", lambda name, split, levels, **kwargs: loaded.append(levels) or
+                        data.ImageDataset(torch.zeros(4, 3, 4, 4), torch.zeros(4, dtype=torch.long), levels, name))
+    argv = ["train", "--profile", "quick", "--dataset", dataset, "--hidden", "6", "--out", str(tmp_path / "c.pt")]
+    assert cli.main(argv) == 0
+    assert loaded == [4, 4] and seen["model"].levels == 4  # the quick profile's color_levels
+    assert cli.main(argv + ["--levels", "8"]) == 0
+    assert seen["model"].levels == 8
+
+
+def test_cuda_on_a_machine_without_it_fails_before_any_data_is_loaded(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(cli.data, "load_dataset", lambda *args, **kwargs: pytest.fail("loaded data"))
+    assert cli.main(["train", "--device", "cuda", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "argument --device: cuda needs CUDA, but this PyTorch sees no CUDA device" in one_line_error(capsys)
+    assert cli.main(["evaluate", str(tmp_path / "x.pt"), "--device", "cuda:1"]) == 2
+    assert "argument --device: cuda:1 needs CUDA, but this PyTorch sees no CUDA device" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("restart", [[], ["--restart"]])
+def test_train_out_may_not_be_a_folder(restart, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(cli.data, "load_dataset", lambda *args, **kwargs: pytest.fail("loaded data"))
+    assert cli.main(["train", "--out", str(tmp_path), *restart]) == 2
+    assert f"--out {tmp_path} is a folder; give a file name such as {tmp_path / 'model.pt'}" in one_line_error(capsys)
+    assert tmp_path.is_dir()
+
+
+def test_sample_checks_where_it_writes_before_sampling(checkpoint, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(cli.sampling, "sample", lambda *args, **kwargs: pytest.fail("sampled"))
+    assert cli.main(["sample", str(checkpoint), "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "--out must end in .png (the grid is written as PNG), got" in one_line_error(capsys)
+    assert cli.main(["sample", str(checkpoint), "--out", str(tmp_path)]) == 2
+    assert "is a folder" in one_line_error(capsys)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    assert cli.main(["sample", str(checkpoint), "--out", str(blocker / "grid.png")]) == 2
+    assert f"--out {blocker / 'grid.png'} cannot be written: {blocker} is not a folder" in one_line_error(capsys)
+
+
+def _tiny_train(out, *extra: str) -> list[str]:
+    return ["train", "--profile", "quick", "--levels", "2", "--hidden", "8", "--n-layers", "1", "--epochs", "2",
+            "--train-limit", "96", "--batch-size", "32", "--out", str(out), "--no-progress", *extra]
+
+
+def test_ctrl_c_says_where_it_saved_and_the_same_command_resumes(tmp_path, capsys, monkeypatch) -> None:
+    import signal
+
+    original, calls = torch.optim.Adam.step, [0]
+
+    def step_then_ctrl_c(self, *args, **kwargs):
+        calls[0] += 1
+        out = original(self, *args, **kwargs)
+        if calls[0] == 4:  # batch 1 of epoch 2
+            signal.raise_signal(signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step_then_ctrl_c)
+    out = tmp_path / "run.pt"
+    assert cli.main(_tiny_train(out)) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == f"stopped by SIGINT: saved to {out} after epoch 1, batch 1; run the same command to resume"
+    monkeypatch.undo()
+    assert cli.main(_tiny_train(out)) == 0
+    assert "resuming from" in capsys.readouterr().out
+    state = train.load_checkpoint(out)
+    assert state["epoch"] == 2 and state["step"] == 6
+
+
+def test_a_second_ctrl_c_still_says_how_to_resume(tmp_path, capsys, monkeypatch) -> None:
+    original, calls = torch.optim.Adam.step, [0]
+
+    def ctrl_c_on_the_second_step(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise KeyboardInterrupt  # raw: what a second Ctrl-C raises at once
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", ctrl_c_on_the_second_step)
+    out = tmp_path / "run.pt"
+    assert cli.main(_tiny_train(out)) == 130
+    assert capsys.readouterr().err.strip() == f"interrupted; {out} holds every finished batch: run the same command to resume"
+    assert train.load_checkpoint(out)["step"] == 1
+
+
+def test_training_on_from_an_exported_checkpoint_warns_in_one_line(checkpoint, tmp_path, capsys) -> None:
+    """The defect: resuming from an exported checkpoint ended in KeyError: 'optimizer'."""
+    exported = train.export_checkpoint(checkpoint, tmp_path / "exported.pt")
+    args = ["train", "--levels", "2", "--hidden", "8", "--n-layers", "1", "--epochs", "2", "--train-limit", "64",
+            "--batch-size", "32", "--out", str(exported), "--no-progress", "--profile", "quick"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {exported} holds no optimizer state (an exported checkpoint): Adam starts afresh\n" in err
+    assert "Traceback" not in err and train.load_checkpoint(exported)["epoch"] == 2

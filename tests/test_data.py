@@ -140,3 +140,10 @@ def test_torchvision_split_without_files_raises_dataset_unavailable(tmp_path) ->
     # both must surface as DatasetUnavailable, never as an ImportError or a download.
     with pytest.raises(data.DatasetUnavailable, match="mnist"):
         data._torchvision_split("mnist", "test", tmp_path, download=False)
+
+
+@pytest.mark.parametrize("n, error", [(-5, ValueError), (0, ValueError), (2.5, TypeError), ("10", TypeError), (True, TypeError)])
+def test_dataset_subset_needs_a_positive_int(digits_train: data.ImageDataset, n: object, error: type[Exception]) -> None:
+    """subset(-5) used to drop five images from the end."""
+    with pytest.raises(error, match="n must be"):
+        digits_train.subset(n)  # type: ignore[arg-type]

@@ -133,6 +133,18 @@ def test_cached_sampling_is_a_real_cache_not_full_passes() -> None:
     assert sorted(set(widths) - {(1, 1), (1, 2)}) == [(1, w), (2, w)]  # the passes over whole rows
 
 
+def test_a_gated_block_computes_its_vertical_stack_only_in_the_passes_over_whole_rows() -> None:
+    """The vertical stack and its link read only the rows above: per pixel they are read back."""
+    model, size, _ = build("gated")
+    vertical: list[tuple[int, int]] = []
+    for block in model.layers:
+        for part in (block.vertical, block.link):
+            part.register_forward_hook(lambda module, args, out: vertical.append(tuple(args[0].shape[2:])))
+    sampling.sample(model, 2, size, generator=torch.Generator().manual_seed(0))
+    h, w = size
+    assert sorted(set(vertical)) == [(1, w), (2, w)] and len(vertical) == 2 * len(model.layers) * h
+
+
 def test_a_users_subclass_with_its_own_params_falls_back_to_the_naive_loop_with_a_warning() -> None:
     class Doubled(models.PixelCNN):
         def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -182,6 +194,7 @@ def test_caches_are_freed_when_the_loop_is_interrupted() -> None:
     assert model.cache_state is None
     cached = [m for m in model.modules() if isinstance(m, incremental.CachedLayer)]
     assert cached and all(m.cache is None and m._buffer is None for m in cached)
+    assert all(block._kept is None for block in model.layers)  # the gated blocks' kept vertical stacks
     model(torch.zeros(1, 1, *size))  # whole images work again
     sampling.sample(model, 1, size)
 

@@ -175,3 +175,21 @@ def test_residual_block_shape_and_skip(norm: str, generator: torch.Generator) ->
         last.weight.zero_()
         last.bias.zero_()
     assert torch.equal(block(x), x)
+
+
+@pytest.mark.parametrize("dilation, error", [(2.0, TypeError), (True, TypeError), ("2", TypeError), (0, ValueError)])
+def test_masked_and_stack_convolutions_need_an_int_dilation(dilation: object, error: type[Exception]) -> None:
+    """A float dilation used to be accepted and crash in forward."""
+    with pytest.raises(error, match="dilation must be"):
+        layers.MaskedConv2d(1, 1, 3, "A", dilation=dilation)  # type: ignore[arg-type]
+    with pytest.raises(error, match="dilation must be"):
+        layers.StackConv2d(1, 2, 3, "vertical", "B", dilation=dilation)  # type: ignore[arg-type]
+    with pytest.raises(error, match="dilation must be"):
+        layers.ResidualBlock(4, 3, dilation=dilation)  # type: ignore[arg-type]
+
+
+def test_masked_convolutions_need_an_int_kernel_size() -> None:
+    with pytest.raises(TypeError, match="kernel_size must be an int, got float 3.0"):
+        layers.MaskedConv2d(1, 1, 3.0, "A")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="kernel_size must be an int, got str"):
+        layers.GatedBlock(1, 2, "3", "A", residual=False)  # type: ignore[arg-type]

@@ -172,3 +172,11 @@ def test_config_round_trip() -> None:
 def test_from_config_unknown_name(config: dict) -> None:
     with pytest.raises(ValueError, match=rf"unknown likelihood {config.get('name')!r}.*categorical"):
         likelihoods.from_config(config)
+
+
+def test_both_likelihoods_satisfy_the_likelihood_protocol() -> None:
+    for likelihood in (Categorical(4), likelihoods.DiscretizedLogisticMixture(2, 4)):
+        assert isinstance(likelihood, likelihoods.Likelihood)
+    assert not isinstance("categorical", likelihoods.Likelihood)
+    assert not isinstance(Categorical, likelihoods.Likelihood)  # the class, not an object
+    assert isinstance(likelihoods.from_config({"name": "categorical", "levels": 3}), likelihoods.Likelihood)

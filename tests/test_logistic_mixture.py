@@ -317,3 +317,10 @@ def test_a_coupled_model_runs_once_per_pixel_while_sampling() -> None:
             sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0), cache=cache)
             calls[coupled, cache] = count[0]
     assert calls == {(True, False): 6, (False, False): 18, (True, True): 6 + 2, (False, True): 18 + 2}
+
+
+@pytest.mark.parametrize("coupled", ["no", 0, None, 1.0])
+def test_coupled_must_be_a_bool(coupled: object) -> None:
+    """coupled="no" used to give a coupled mixture (any non-empty string is true)."""
+    with pytest.raises(TypeError, match=rf"coupled must be a bool \(True or False\), got {type(coupled).__name__}"):
+        DiscretizedLogisticMixture(2, 4, coupled=coupled)  # type: ignore[arg-type]

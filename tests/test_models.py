@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
-from pixelcnn_edu import likelihoods, models
+from pixelcnn_edu import likelihoods, models, receptive_field
 
 TINY: dict[str, tuple[type[models.AutoregressiveModel], dict[str, Any]]] = {
     "pixelcnn": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=24, n_layers=2, kernel_size=5,
@@ -158,3 +158,93 @@ def test_model_name_and_from_config_errors() -> None:
 def test_pixelcnn_rejects_a_first_layer_that_sees_nothing() -> None:
     with pytest.raises(ValueError, match="input_kernel_size"):
         models.PixelCNN(hidden=8, n_layers=1, input_kernel_size=1)
+
+
+# ----------------------------------------------------------------------------- issue 12: validation gaps
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "error", "pattern"),
+    [
+        (models.PixelCNN, dict(n_layers=1, dilations=[1.7]), TypeError, "dilations must be an int, got float 1.7"),
+        (models.PixelCNN, dict(n_layers=2, dilations=[1, True]), TypeError, "dilations must be an int, got bool"),
+        (models.PixelCNN, dict(n_layers=1, dilations=[0]), ValueError, "dilations must be >= 1, got 0"),
+        (models.PixelCNN, dict(n_layers=1, dilations=2), TypeError, "dilations must be a list or tuple of ints, got int 2"),
+        (models.GatedPixelCNN, dict(n_layers=1, dilations=[2.0]), TypeError, "dilations must be an int, got float"),
+        (models.MADE, dict(hidden=[16.7]), TypeError, "hidden must be an int, got float 16.7"),
+        (models.MADE, dict(hidden=16), TypeError, "hidden must be a list or tuple of ints, got int 16"),
+        (models.PixelCNN, dict(input_kernel_size="7"), TypeError, "input_kernel_size must be an int, got str '7'"),
+        (models.GatedPixelCNN, dict(input_kernel_size=7.0), TypeError, "input_kernel_size must be an int, got float"),
+        (models.PixelCNN, dict(kernel_size="3"), TypeError, "kernel_size must be an int, got str '3'"),
+        (models.GatedPixelCNN, dict(kernel_size=3.0), TypeError, "kernel_size must be an int, got float"),
+        (models.PixelCNN, dict(likelihood="categorical"), TypeError,
+         r"likelihood must be a likelihood object such as likelihoods.Categorical\(levels\).*got str 'categorical'"),
+        (models.GatedPixelCNN, dict(likelihood=likelihoods.Categorical), TypeError, "likelihood must be a likelihood object"),
+        (models.PixelCNNPlusPlus, dict(likelihood=3), TypeError, "likelihood must be a likelihood object"),
+        (models.MADE, dict(image_size="28"), TypeError, r"image_size must be an int or a pair \(H, W\) of ints, got str '28'"),
+        (models.MADE, dict(image_size=(28.0, 28)), TypeError, "image_size must be an int, got float 28.0"),
+        (models.MADE, dict(image_size=(4, 4, 4)), ValueError, r"image_size must be an int or a pair \(H, W\), got \(4, 4, 4\)"),
+        (models.IndependentPixels, dict(image_size=None), TypeError, "image_size must be an int or a pair"),
+    ],
+)
+def test_bad_constructor_arguments_get_clear_errors(cls: type, kwargs: dict, error: type[Exception], pattern: str) -> None:
+    defaults = dict(hidden=8, n_layers=1) if cls in (models.PixelCNN, models.GatedPixelCNN) else {}
+    with pytest.raises(error, match=pattern):
+        cls(**{**defaults, **kwargs})
+
+
+@pytest.mark.parametrize("cls", [models.MADE, models.IndependentPixels])
+def test_fixed_size_models_take_an_int_image_size_as_a_square(cls: type) -> None:
+    model = cls(levels=2, image_size=3)
+    assert model.image_size == (3, 3) and model.config()["image_size"] == [3, 3]
+
+
+@pytest.mark.parametrize("cls", [models.PixelCNN, models.GatedPixelCNN, models.PixelCNNPlusPlus, models.MADE,
+                                 models.IndependentPixels, models.AutoregressiveModel])
+def test_constructor_arguments_after_in_channels_and_levels_are_keyword_only(cls: type) -> None:
+    import inspect
+
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [p.name for p in parameters[:2]] == ["in_channels", "levels"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in parameters[2:]), [p.name for p in parameters[2:] if p.kind is not p.KEYWORD_ONLY]
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_forward_names_a_dtype_mismatch_with_the_model(name: str, make_model, make_images) -> None:
+    cls, kwargs = TINY[name]
+    model = make_model(cls, **kwargs)
+    x = make_images(n=2, channels=3, size=(5, 6), levels=4)
+    with pytest.raises(TypeError, match=r"x has dtype torch.float64 but the model's parameters are torch.float32.*x.float\(\).*model.double\(\)"):
+        model(x.double())
+    with pytest.raises(TypeError, match="x has dtype torch.float64"):
+        model.log_prob(x.double())
+    model.double()
+    with pytest.raises(TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64.*x.double\(\)"):
+        model(x)
+    assert model.log_prob(x.double()).dtype == torch.float64
+
+
+def test_hides_current_pixel_says_whether_one_pass_gives_every_channel_of_a_pixel() -> None:
+    """True exactly when no parameter of pixel (i, j) depends on any sub-pixel of (i, j), checked by autograd."""
+    mixture = likelihoods.DiscretizedLogisticMixture(2, 4)
+    built = {
+        "pixelcnn grey": models.PixelCNN(1, 4, hidden=8, n_layers=1),
+        "pixelcnn rgb": models.PixelCNN(3, 4, hidden=12, n_layers=1),
+        "pixelcnn rgb, channels independent": models.PixelCNN(3, 4, hidden=12, n_layers=1, color_groups=1),
+        "pixelcnn rgb, coupled mixture": models.PixelCNN(3, 4, hidden=12, n_layers=1, likelihood=mixture),
+        "gated rgb": models.GatedPixelCNN(3, 4, hidden=6, n_layers=1),
+        "gated rgb, channels independent": models.GatedPixelCNN(3, 4, hidden=6, n_layers=1, color_groups=1),
+        "pixelcnn++ rgb": models.PixelCNNPlusPlus(3, 4, hidden=4, n_mix=2),
+        "made grey": models.MADE(1, 4, image_size=(4, 4), hidden=[64]),
+        "made rgb": models.MADE(3, 4, image_size=(4, 4), hidden=[64]),
+        "independent rgb": models.IndependentPixels(3, 4, image_size=(4, 4)),
+    }
+    expected = {name: "rgb" not in name or "independent" in name or "coupled" in name or "++" in name for name in built}
+    x = torch.randint(4, (2, 3, 4, 4), generator=torch.Generator().manual_seed(0)).float() / 3
+    for name, model in built.items():
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+        grad = receptive_field.input_gradient(model, x[:, : model.in_channels], lambda out: out[:, :, 2, 1])
+        sees_its_pixel = bool(grad[:, 2, 1].sum() > 0)
+        assert model.hides_current_pixel is expected[name] is not sees_its_pixel, name

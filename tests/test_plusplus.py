@@ -69,7 +69,7 @@ def test_bad_layer_arguments() -> None:
 
 
 def plusplus(seed: int = 0, **overrides: Any) -> models.PixelCNNPlusPlus:
-    kwargs: dict[str, Any] = dict(in_channels=1, levels=4, hidden=8, n_resnet=2, n_mix=2)
+    kwargs: dict[str, Any] = dict(in_channels=1, levels=4, hidden=8, n_resnet=2, likelihood=DiscretizedLogisticMixture(2, 4))
     kwargs.update(overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -151,3 +151,18 @@ def test_cli_trains_pixelcnn_plus_plus_with_the_mixture_by_default(tmp_path) -> 
     assert state["name"] == "pixelcnn++" and state["config"]["likelihood"]["name"] == "logistic_mixture"
     assert state["config"]["n_resnet"] == 1 and state["config"]["in_channels"] == 3
     assert cli.main(["train", "--model", "gated", "--dropout", "0.5", "--out", str(tmp_path / "g.pt")]) == 2
+
+
+def test_n_mix_that_conflicts_with_the_likelihood_is_rejected() -> None:
+    mixture = DiscretizedLogisticMixture(5, 4)
+    with pytest.raises(ValueError, match=r"n_mix=3 conflicts with the likelihood's n_mix=5"):
+        models.PixelCNNPlusPlus(1, 4, hidden=4, n_mix=3, likelihood=mixture)
+    with pytest.raises(ValueError, match="n_mix applies to the default logistic mixture"):
+        models.PixelCNNPlusPlus(1, 4, hidden=4, n_mix=3, likelihood=Categorical(4))
+    model = models.PixelCNNPlusPlus(1, 4, hidden=4, likelihood=mixture)
+    assert model.config()["n_mix"] == 5 and model.likelihood.n_mix == 5
+    assert models.PixelCNNPlusPlus(1, 4, hidden=4, n_mix=5, likelihood=mixture).config() == model.config()
+    assert models.PixelCNNPlusPlus(1, 4, hidden=4).likelihood.n_mix == 10  # the default
+    assert models.PixelCNNPlusPlus(1, 4, hidden=4, likelihood=Categorical(4)).config()["n_mix"] is None
+    rebuilt = models.from_config("pixelcnn++", model.config())
+    assert rebuilt.config() == model.config()

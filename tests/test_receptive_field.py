@@ -106,3 +106,13 @@ def test_input_gradient_of_an_unused_input_is_zero() -> None:
     x = torch.ones(2, 3, 4, 4)
     grad = rf.input_gradient(lambda inp: weight.expand(2, -1, -1, -1), x, lambda out: out[:, :, 0, 0])
     assert torch.equal(grad, torch.zeros(3, 4, 4))
+
+
+def test_the_probes_follow_a_float64_model(make_pixelcnn) -> None:
+    model = make_pixelcnn(in_channels=3, levels=4).double()
+    assert rf.model_inputs(model, 2, (3, 4)).dtype == torch.float64
+    assert rf.model_receptive_field(model, (3, 4), (1, 1)).shape == (3, 3, 4)
+    assert rf.channel_receptive_field(model, (3, 4), (1, 1)).shape == (3, 3, 3, 4)
+    stack = rf.masked_conv_stack(2).double()
+    assert rf.layerwise_receptive_fields(stack, (5, 5), (2, 2)).shape == (2, 5, 5)
+    assert rf.layerwise_dependents(stack, (5, 5), (2, 2)).shape == (2, 5, 5)

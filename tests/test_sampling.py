@@ -216,3 +216,71 @@ def test_conditional_sampling_needs_one_label_per_image_and_keeps_them() -> None
     images = sampling.sample(model, 2, (3, 3), y=y, generator=torch.Generator().manual_seed(0))
     assert torch.equal(images, trace.frame(-1))
     assert sampling.sampling_trace(models.PixelCNN(hidden=8, n_layers=1), 1, (2, 2)).labels is None
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_the_sampler_asks_the_model_whether_one_pass_gives_every_channel(cache: bool) -> None:
+    """A model whose masks hide the whole current pixel (here R, G and B independent given the
+    past) runs once per pixel, not once per sub-pixel; the cached loop adds a pass per row."""
+    passes = {}
+    for groups in (1, 3):
+        model = models.PixelCNN(3, 4, hidden=12, n_layers=1, color_groups=groups)
+        assert model.hides_current_pixel is (groups == 1)
+        count = [0]
+        model.head.register_forward_hook(lambda *args, count=count: count.__setitem__(0, count[0] + 1))
+        sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0), cache=cache)
+        passes[groups] = count[0] - (2 if cache else 0)
+    assert passes == {1: 6, 3: 18}
+
+
+def test_the_cached_loop_never_waits_for_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks run once when the loop is set up; drawing sub-pixels reads no tensor back to the host
+    (no ``.item()``, no ``if tensor``), so on a GPU the loop never stalls on a synchronisation."""
+    model = models.GatedPixelCNN(3, 4, hidden=6, n_layers=1, input_kernel_size=3, n_classes=2)
+    for lik_model in (model, models.PixelCNNPlusPlus(3, 4, hidden=4, n_mix=2, n_classes=2)):
+        steps = sampling.sample_steps(lik_model, 2, (4, 4), y=torch.tensor([0, 1]), generator=torch.Generator().manual_seed(0))
+
+        def synchronised(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("the sampling loop read a tensor back to the host")
+
+        with monkeypatch.context() as patch:
+            for name in ("item", "tolist", "__bool__", "__int__", "__float__"):
+                patch.setattr(torch.Tensor, name, synchronised)
+            drawn = sum(1 for _ in steps)
+        assert drawn == 3 * 4 * 4
+
+
+def test_a_completion_checks_its_images_once(monkeypatch: pytest.MonkeyPatch, make_pixelcnn, make_images) -> None:
+    from pixelcnn_edu import checks
+
+    calls = []
+    real = checks.check_images
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs.get("name", "x"))
+        real(*args, **kwargs)
+
+    for module in (sampling, models):
+        monkeypatch.setattr(module, "check_images", counted)
+    model = make_pixelcnn(in_channels=3, levels=4)
+    x = make_images(n=2, channels=3, size=(3, 3), levels=4)
+    known = torch.zeros(3, 3, dtype=torch.bool)
+    known[0] = True
+    sampling.complete(model, x, known, n=2, generator=torch.Generator().manual_seed(0))
+    assert calls == ["x"]
+
+
+def test_a_float64_model_samples_and_completes_in_float64(make_pixelcnn, make_images) -> None:
+    model = make_pixelcnn(in_channels=3, levels=4).double()
+    assert sampling.sample(model, 2, (2, 3), generator=torch.Generator().manual_seed(0)).dtype == torch.float64
+    x = make_images(n=1, channels=3, size=(2, 3), levels=4).double()
+    known = torch.zeros(2, 3, dtype=torch.bool)
+    known[0] = True
+    assert sampling.complete(model, x, known, generator=torch.Generator().manual_seed(0)).dtype == torch.float64
+    assert sampling.agreement(model, 1, (2, 2)).same_values
+    assert len(sampling.positions_per_step(model, (2, 2), cache=True)) == 12
+
+
+def test_sampling_needs_a_model_of_the_package() -> None:
+    with pytest.raises(TypeError, match=r"model must be a pixelcnn_edu model \(models.AutoregressiveModel\), got Conv2d"):
+        sampling.sample(nn.Conv2d(1, 1, 3), 1, (2, 2))

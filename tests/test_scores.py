@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pixelcnn_edu import data, receptive_field, sampling, scores, viz
-from pixelcnn_edu.models import PixelCNN
+from pixelcnn_edu.models import GatedPixelCNN, PixelCNN
 
 
 def brute_force_auroc(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -99,6 +99,13 @@ def test_positions_per_step_counts_the_work() -> None:
     assert cached.tolist() == [5 + 1, 2, 2, 2, 2] + [10 + 1, 2, 2, 2, 2] * 3  # row pass (two rows after the first) + pixels
 
 
+def test_positions_per_step_counts_a_gated_block() -> None:
+    """The first layer of a Gated PixelCNN is a block returning (v, h, skip): its region is counted."""
+    model = GatedPixelCNN(1, 2, hidden=4, n_layers=1, input_kernel_size=3)
+    cached = sampling.positions_per_step(model, (4, 5), cache=True)
+    assert cached.tolist() == [5 + 1, 2, 2, 2, 2] + [10 + 1, 2, 2, 2, 2] * 3
+
+
 def test_notebook_06_figures() -> None:
     cones = receptive_field.layerwise_dependents(receptive_field.masked_conv_stack(2, 3), (5, 5), (1, 1))
     assert len(viz.plot_dependents(cones, (1, 1)).axes) == 2
@@ -113,3 +120,11 @@ def test_notebook_06_figures() -> None:
     assert "median" in fig.axes[0].get_legend().get_texts()[0].get_text()
     source = viz.show_source(scores.auroc)
     assert source.data.startswith("```python\ndef auroc(") and source.data.endswith("```")
+
+
+def test_ood_inputs_follow_the_digits_dtype_so_a_float64_model_can_score_them() -> None:
+    digits = data.load_dataset(data.EMBEDDED, "test", levels=4).images[:2].double()
+    kinds = scores.ood_inputs(digits, 4, colored=torch.rand(2, 3, 28, 28), generator=torch.Generator().manual_seed(0))
+    assert {x.dtype for x in kinds.values()} == {torch.float64}
+    model = PixelCNN(1, 4, hidden=4, n_layers=1).double()
+    assert all(model.log_prob(x).dtype == torch.float64 for x in kinds.values())

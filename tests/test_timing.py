@@ -20,3 +20,15 @@ def test_loss_seconds_times_a_forward_and_backward_pass() -> None:
 def test_loss_seconds_needs_a_repeat() -> None:
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         timing.loss_seconds(likelihoods.Categorical(4), torch.zeros(1, 4, 1, 1), torch.zeros(1, 1, 1, 1), repeats=0)
+
+
+def test_sampling_seconds_times_both_loops_and_leaves_no_cache_open() -> None:
+    from pixelcnn_edu import models
+
+    model = models.PixelCNN(1, 2, hidden=4, n_layers=1)
+    for cache in (True, False):
+        seconds = timing.sampling_seconds(model, 2, (4, 4), cache=cache, steps=None if cache else 5, repeats=2)
+        assert 0 < seconds < 10
+    assert model.cache_state is None  # the warm-up and the timed loops closed their caches
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        timing.sampling_seconds(model, 2, (4, 4), cache=True, repeats=0)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
-from pixelcnn_edu import data, likelihoods, models, train
+from pixelcnn_edu import checkpoints, data, likelihoods, models, train
 
 FIT = dict(batch_size=32, lr=1e-2, progress=False)
 
@@ -64,7 +64,7 @@ def test_dataset_levels_mismatch_raises(make_pixelcnn, digit_crops: data.ImageDa
         train.fit(make_pixelcnn(levels=2), four_levels, epochs=1, **FIT)
     with pytest.raises(ValueError, match="has 4 levels"):
         train.fit(make_pixelcnn(levels=2), digit_crops, four_levels, epochs=1, **FIT)
-    with pytest.raises(ValueError, match="epochs must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 0, got -1"):
         train.fit(make_pixelcnn(), digit_crops, epochs=-1, **FIT)
 
 
@@ -74,7 +74,7 @@ def test_checkpoint_round_trip(make_pixelcnn, make_images, tmp_path: Path) -> No
     path = train.save_checkpoint(tmp_path / "sub" / "model.pt", model, epoch=3, note="hello")
     assert path == tmp_path / "sub" / "model.pt"
     raw = torch.load(path, map_location="cpu", weights_only=True)  # a plain, safe dict
-    assert raw["format"] == train.CHECKPOINT_FORMAT and raw["name"] == "pixelcnn"
+    assert raw["format"] == checkpoints.FORMAT and raw["name"] == "pixelcnn"
     assert raw["config"] == model.config() and raw["epoch"] == 3 and raw["note"] == "hello"
     assert "input_conv.mask" not in raw["model"]  # masks are rebuilt, never loaded
 
@@ -131,7 +131,7 @@ def test_interrupted_save_keeps_the_previous_checkpoint(
         Path(f).write_bytes(before[: len(before) // 3])  # a partial write, then the crash
         raise error
 
-    monkeypatch.setattr(train.torch, "save", save_half_then_fail)
+    monkeypatch.setattr(checkpoints.torch, "save", save_half_then_fail)
     with pytest.raises(type(error)):
         train.save_checkpoint(path, make_pixelcnn(seed=1), epoch=2)
     monkeypatch.undo()
@@ -228,7 +228,7 @@ def test_bundled_checkpoint_unknown_name() -> None:
 def test_export_checkpoint_drops_the_optimizer_and_still_loads(tmp_path) -> None:
     model = models.PixelCNN(levels=2, hidden=4, n_layers=1)
     optimizer = torch.optim.Adam(model.parameters())
-    train.save_checkpoint(tmp_path / "run.pt", model, optimizer=optimizer, epoch=3, in_epoch=None, command="python -m ...")
+    train.save_checkpoint(tmp_path / "run.pt", model, optimizer=optimizer, epoch=3, command="python -m ...")
     exported = train.export_checkpoint(tmp_path / "run.pt", tmp_path / "shipped" / "model.pt")
     state = train.load_checkpoint(exported)
     assert "optimizer" not in state and state["epoch"] == 3 and state["command"] == "python -m ..."
@@ -238,6 +238,6 @@ def test_export_checkpoint_drops_the_optimizer_and_still_loads(tmp_path) -> None
 
 def test_export_checkpoint_refuses_a_run_stopped_mid_epoch(tmp_path) -> None:
     model = models.PixelCNN(levels=2, hidden=4, n_layers=1)
-    train.save_checkpoint(tmp_path / "run.pt", model, in_epoch={"loss": 1.0})
+    train.save_checkpoint(tmp_path / "run.pt", model, training={"batch": 3})
     with pytest.raises(ValueError, match="middle of an epoch"):
         train.export_checkpoint(tmp_path / "run.pt", tmp_path / "out.pt")

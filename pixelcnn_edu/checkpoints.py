@@ -1,0 +1,235 @@
+"""Checkpoints: one schema, written atomically, checked when read, migrated from older formats.
+
+A checkpoint is a dict saved with ``torch.save`` that ``torch.load(..., weights_only=True)`` reads:
+
+    format      "pixelcnn_edu/2"
+    name        the model's registry name (``models.MODELS``)
+    config      its constructor arguments, normalised: every argument, defaults filled in
+    model       its state dict (CPU tensors; masks are rebuilt, never stored)
+    epoch, step finished epochs and optimizer steps
+    history     per-epoch lists: train_bpd, test_bpd, images_per_s, seconds
+    versions    {"pixelcnn_edu": ..., "torch": ...} that wrote the file
+    training    where a run stands inside an epoch and the settings it was started with
+                (``train.TrainingState``; absent in files that no run wrote)
+    optimizer   Adam's state dict (absent in an exported file)
+    ...         plain metadata next to these keys: command, profile, dataset, image_size ...
+
+The files shipped with the package live in the folder ``checkpoints/`` next to this module.
+Format 1 files (before the schema) are migrated when read, so they load, resume and fine-tune.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__, models
+
+FORMAT = "pixelcnn_edu/2"
+OLD_FORMATS = ("pixelcnn_edu/1",)
+BUNDLED_DIR = Path(__file__).parent / "checkpoints"
+REQUIRED = {"format": str, "name": str, "config": dict, "model": dict, "epoch": int, "step": int, "history": dict, "versions": dict}
+SCHEMA_KEYS = frozenset(REQUIRED) | {"training", "optimizer"}
+
+
+def check_metadata(metadata: dict[str, Any]) -> None:
+    """Raise a ValueError (before anything is written) for metadata that a checkpoint cannot hold:
+    a key of the schema, or a value ``torch.load(weights_only=True)`` would refuse to read back."""
+    for key, value in metadata.items():
+        if key in SCHEMA_KEYS or key == "format":
+            raise ValueError(f"metadata key {key!r} is a checkpoint field of its own; choose another name")
+        _check_plain(value, f"metadata[{key!r}]")
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if type(value) in (type(None), bool, int, float, str) or isinstance(value, torch.Tensor):
+        return  # exact types: a numpy float is a float subclass that weights_only refuses
+    if type(value) in (list, tuple):
+        for k, item in enumerate(value):
+            _check_plain(item, f"{where}[{k}]")
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise ValueError(f"{where} has a key of type {type(key).__name__}; use str keys")
+            _check_plain(item, f"{where}[{key!r}]")
+        return
+    hint = {"PosixPath": "str(path)", "WindowsPath": "str(path)"}.get(type(value).__name__, "int(...), float(...), str(...) or a tensor")
+    raise ValueError(
+        f"{where} is a {type(value).__module__}.{type(value).__name__}, which torch.load(weights_only=True) "
+        f"cannot read back; store {hint} instead"
+    )
+
+
+def normalised_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with every constructor argument, as the model built from it reports it (so a
+    config written before an argument existed compares equal to one that spells out its default)."""
+    try:
+        return models.from_config(name, config).config()
+    except TypeError as err:
+        raise ValueError(f"the stored configuration of a {name!r} model does not fit its constructor: {err}") from err
+
+
+def config_difference(stored: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{key: (stored value, current value)} for every key whose values differ."""
+    return {k: (stored.get(k), current.get(k)) for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)}
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    training: dict[str, Any] | None = None,
+    history: dict[str, list[float]] | None = None,
+    epoch: int = 0,
+    step: int = 0,
+    **metadata: Any,
+) -> Path:
+    """Write ``model`` and what a run knows about it to ``path`` atomically; returns the path.
+
+    ``metadata`` holds plain values (str, numbers, bools, None, tensors, lists and dicts of them),
+    checked before anything is written.
+    """
+    check_metadata(metadata)
+    state: dict[str, Any] = {
+        "format": FORMAT,
+        "name": models.model_name(model),
+        "config": model.config(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "epoch": epoch,
+        "step": step,
+        "history": history if history is not None else {"train_bpd": [], "test_bpd": [], "images_per_s": [], "seconds": []},
+        "versions": {"pixelcnn_edu": __version__, "torch": str(torch.__version__)},  # TorchVersion is a str subclass
+        **metadata,
+    }
+    if training is not None:
+        state["training"] = training
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    return _atomic_save(state, Path(path))
+
+
+def _atomic_save(state: dict[str, Any], path: Path) -> Path:
+    """torch.save to a temporary file, then rename: an interrupted save never leaves half a file."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a checkpoint file name such as {path / 'model.pt'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic on POSIX and Windows: the old file stays until this line
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint safely (``weights_only=True``): check every byte against the archive's CRCs,
+    migrate an older format, check the schema. Clear errors for missing, corrupt or foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every record and compares its CRC-32
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {err}") from err
+    if damaged is not None:
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt: the bytes of {damaged!r} fail their CRC check)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {err}") from err
+    if not isinstance(state, dict) or state.get("format") not in (FORMAT, *OLD_FORMATS):
+        found = state.get("format") if isinstance(state, dict) else None
+        newer = f" (it says {found!r}: written by a newer pixelcnn_edu?)" if isinstance(found, str) and found.startswith("pixelcnn_edu/") else ""
+        raise ValueError(f"{path} is not a pixelcnn_edu checkpoint (expected format {FORMAT!r}){newer}")
+    if state["format"] != FORMAT:
+        state = migrate(state)
+    _check_schema(state, path)
+    return state
+
+
+def migrate(state: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 checkpoint in format 2: normalised config, versions, the in-epoch position as
+    ``training`` (format 1 recorded no run settings, so a resume cannot check them)."""
+    state = dict(state)
+    state["config"] = normalised_config(state["name"], state["config"])
+    state.setdefault("epoch", 0)
+    state.setdefault("step", 0)
+    state.setdefault("history", {"train_bpd": [], "test_bpd": [], "images_per_s": [], "seconds": []})
+    state["versions"] = {"pixelcnn_edu": "before 0.2 (format 1)", "torch": "unknown"}
+    in_epoch = state.pop("in_epoch", None)
+    if in_epoch:
+        state["training"] = {
+            "batch": int(in_epoch.get("batches", 0)), "seen": int(in_epoch.get("seen", 0)),
+            "loss_sum": float(in_epoch.get("total", 0.0)), "seconds": float(in_epoch.get("seconds", 0.0)), "signature": None,
+        }
+    state["format"] = FORMAT
+    return state
+
+
+def _check_schema(state: dict[str, Any], path: Path) -> None:
+    for key, kind in REQUIRED.items():
+        if key not in state:
+            raise ValueError(f"{path} is missing the checkpoint field {key!r}")
+        if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
+            raise ValueError(f"{path}: field {key!r} should be a {kind.__name__}, got {type(state[key]).__name__}")
+    if state["name"] not in models.MODELS:
+        raise ValueError(f"{path} holds an unknown model {state['name']!r}; known: {sorted(models.MODELS)}")
+
+
+def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dict[str, Any]:
+    """Load a checkpoint's weights into an existing model after checking that it belongs to it
+    (same class, same normalised configuration; the differing arguments are named)."""
+    if not isinstance(state, dict):
+        state = load_checkpoint(state)
+    name, config = models.model_name(model), model.config()
+    if state["name"] != name:
+        raise ValueError(f"checkpoint belongs to another model: it holds a {state['name']!r}, this model is a {name!r}")
+    stored = normalised_config(state["name"], state["config"])
+    if stored != config:
+        diff = ", ".join(f"{k}: checkpoint {a!r}, this model {b!r}" for k, (a, b) in config_difference(stored, config).items())
+        raise ValueError(f"checkpoint belongs to another model: a {name!r} with a different configuration ({diff})")
+    model.load_state_dict(state["model"])
+    return state
+
+
+def load_model(path: str | Path) -> tuple[models.AutoregressiveModel, dict[str, Any]]:
+    """Rebuild the model saved in a checkpoint; returns ``(model, checkpoint_dict)`` (CPU, eval mode)."""
+    state = load_checkpoint(path)
+    model = models.from_config(state["name"], state["config"])
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def export_checkpoint(path: str | Path, destination: str | Path) -> Path:
+    """Copy a finished checkpoint without its optimizer state (a third of the size), e.g. to ship it.
+
+    The model, its configuration, the history and the training command are kept, so the copy loads
+    with ``load_model`` and says how it was made; training it further starts Adam afresh.
+    """
+    state = load_checkpoint(path)
+    if state.get("training") and state["training"].get("batch", 0):
+        raise ValueError(f"{path} was saved in the middle of an epoch; finish the run before exporting it")
+    state.pop("optimizer", None)
+    return _atomic_save(state, Path(destination))
+
+
+def upgrade(path: str | Path) -> Path:
+    """Rewrite an older checkpoint in place in the current format (weights unchanged)."""
+    return _atomic_save(load_checkpoint(path), Path(path))
+
+
+def bundled_checkpoint(name: str) -> Path:
+    """Path of a checkpoint shipped with the package (e.g. ``"pixelcnn_mnist"``)."""
+    path = BUNDLED_DIR / f"{name}.pt"
+    if not path.is_file():
+        known = sorted(p.stem for p in BUNDLED_DIR.glob("*.pt"))
+        raise FileNotFoundError(f"no bundled checkpoint {name!r}; bundled: {known}")
+    return path
