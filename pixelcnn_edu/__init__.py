@@ -3,9 +3,9 @@
 Import the modules you need, e.g. ``from pixelcnn_edu import masks, models, sampling, viz``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "checks", "cli", "data", "exercises", "layers", "likelihoods", "masks", "models",
-    "profiles", "receptive_field", "sampling", "train", "viz", "widgets",
+    "checkpoints", "checks", "cli", "data", "exercises", "incremental", "layers", "likelihoods", "masks",
+    "models", "profiles", "receptive_field", "sampling", "scores", "timing", "train", "viz", "widgets",
 ]

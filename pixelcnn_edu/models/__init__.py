@@ -1,0 +1,62 @@
+"""Autoregressive image models that share one interface.
+
+Every model here
+
+* takes a float batch ``x`` (B, C, H, W) in [0, 1] on the level grid and returns
+  distribution parameters (B, P, H, W) from ``model(x, y=None)``;
+* scores images with ``model.log_prob(x, y=None) -> (B, C, H, W)`` nats, where entry
+  (c, i, j) depends only on sub-pixels before (c, i, j) in raster order;
+* exposes ``levels``, ``in_channels``, ``likelihood`` (a :class:`likelihoods.Likelihood`),
+  ``hides_current_pixel`` (whether one pass gives every channel of a pixel, for the sampler) and
+  ``config()`` (its constructor arguments, so a checkpoint can rebuild it with ``models.from_config``);
+* takes ``in_channels`` and ``levels`` first and every other constructor argument by keyword.
+
+The models live in one module each; import them from here (``from pixelcnn_edu import models;
+models.PixelCNN(...)``), together with the registry that names them:
+
+* ``base``: ``AutoregressiveModel``, the interface above (``LikelihoodArg``), and the argument
+  checks the models share;
+* ``pixelcnn``: ``PixelCNN``, the residual PixelCNN;
+* ``gated``: ``GatedPixelCNN``, two stacks and gates;
+* ``plusplus``: ``PixelCNNPlusPlus``, shifted streams and a logistic mixture;
+* ``made``: ``MADE``, a masked MLP, and the ``IndependentPixels`` baseline;
+* here: ``MODELS`` (name -> class), ``model_name`` and ``from_config``, which rebuild a model from a checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import AutoregressiveModel, LikelihoodArg
+from .gated import GatedPixelCNN
+from .made import MADE, IndependentPixels
+from .pixelcnn import PixelCNN
+from .plusplus import PixelCNNPlusPlus
+
+__all__ = [
+    "MADE", "MODELS", "AutoregressiveModel", "GatedPixelCNN", "IndependentPixels", "LikelihoodArg", "PixelCNN",
+    "PixelCNNPlusPlus", "from_config", "model_name",
+]
+
+MODELS: dict[str, type[AutoregressiveModel]] = {
+    "pixelcnn": PixelCNN,
+    "gated": GatedPixelCNN,
+    "pixelcnn++": PixelCNNPlusPlus,
+    "made": MADE,
+    "independent": IndependentPixels,
+}
+
+
+def model_name(model: AutoregressiveModel) -> str:
+    """The registry name of a model's class (the key in ``MODELS``)."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a registered model; known: {sorted(MODELS)}")
+
+
+def from_config(name: str, config: dict[str, Any]) -> AutoregressiveModel:
+    """Rebuild a model from its registry name and ``config()``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+    return MODELS[name](**config)

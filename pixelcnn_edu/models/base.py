@@ -1,0 +1,147 @@
+"""What every model shares: ``AutoregressiveModel`` (input checks, ``log_prob``, the config) and the
+checks of the constructor arguments that several models take."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .. import likelihoods
+from ..checks import check_follows_model, check_images, check_labels, check_levels, check_positive_int
+from ..likelihoods import Likelihood
+from ..masks import check_color_convention, check_kernel_size
+
+LikelihoodArg = Likelihood | dict[str, Any] | None  # an object, its config() dict, or None for the model's default
+
+
+def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
+    """``values`` (a list or tuple) as a list of ints >= 1; ``name`` names it in the error."""
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of ints, got {type(values).__name__} {values!r}")
+    return [check_positive_int(name, v) for v in values]
+
+
+def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
+    """One dilation per layer, each an int >= 1 (a float such as 1.7 would be cut to 1); default all 1."""
+    if dilations is None:
+        return [1] * n_layers
+    dilations = _positive_ints("dilations", dilations)
+    if len(dilations) != n_layers:
+        raise ValueError(f"dilations must have one entry per layer ({n_layers}), got {len(dilations)}")
+    return dilations
+
+
+def _input_kernel_size(kernel_size: int) -> int:
+    """The first layer's kernel: odd, and >= 3 because a 1x1 mask-A first layer sees no pixel."""
+    check_kernel_size(kernel_size, "input_kernel_size")
+    if kernel_size < 3:
+        raise ValueError(f"input_kernel_size must be >= 3 (a 1x1 mask-A first layer sees no pixel), got {kernel_size}")
+    return kernel_size
+
+
+def _color_groups(in_channels: int, color_groups: int | None, convention: str, likelihood: Likelihood) -> int:
+    """Validate ``color_groups`` (None -> one group per channel, R -> G -> B) and the convention.
+
+    A likelihood that couples the channels of a pixel (PixelCNN++'s mixture) orders them itself, so
+    every parameter of a pixel must come from earlier pixels only: one colour group, whose mask A
+    hides the whole current pixel.
+    """
+    if likelihood.couples_channels:
+        if color_groups not in (None, 1):
+            raise ValueError(
+                f"{likelihood!r} couples the channels of a pixel itself, so the masks must hide the whole "
+                f"current pixel: use color_groups=1 (or None), got {color_groups}"
+            )
+        check_color_convention(convention)
+        return 1
+    groups = in_channels if color_groups is None else color_groups
+    if groups not in (1, in_channels):
+        raise ValueError(
+            f"color_groups must be 1 (channels independent) or in_channels={in_channels} "
+            f"(each channel after the earlier ones), got {color_groups}"
+        )
+    check_color_convention(convention)
+    return groups
+
+
+class AutoregressiveModel(nn.Module):
+    """Base class: input checks, ``log_prob`` and the config every model keeps.
+
+    ``n_classes`` is None for an unconditional model; a class-conditional model takes labels
+    ``y`` (B,) in [0, n_classes) in ``forward``, ``log_prob`` and sampling.
+
+    ``can_cache`` promises that this class's ``params`` runs unchanged on a region of the image while
+    its layers hold caches (:mod:`incremental`), so ``sampling`` may compute one pixel at a time. Only
+    the class that defines ``params`` can promise it: a subclass with its own ``params`` samples with
+    the naive loop until it sets ``can_cache = True`` itself.
+    """
+
+    can_cache: bool = False
+    cache_state = None  # set while a sampling loop runs the model with caches (incremental.caching)
+
+    def __init__(
+        self, in_channels: int, levels: int, *, likelihood: LikelihoodArg = None, n_classes: int | None = None
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.n_classes = None if n_classes is None else check_positive_int("n_classes", n_classes)
+        check_levels(levels)
+        if likelihood is None:
+            likelihood = likelihoods.Categorical(levels)
+        elif isinstance(likelihood, dict):
+            likelihood = likelihoods.from_config(likelihood)
+        elif not isinstance(likelihood, Likelihood):
+            raise TypeError(
+                f"likelihood must be a likelihood object such as likelihoods.Categorical(levels) or "
+                f"likelihoods.DiscretizedLogisticMixture(n_mix, levels) (or its config() dict), "
+                f"got {type(likelihood).__name__} {likelihood!r}"
+            )
+        if likelihood.levels != levels:
+            raise ValueError(
+                f"likelihood has {likelihood.levels} levels but the model has levels={levels}; pass the same number to both"
+            )
+        self.likelihood: Likelihood = likelihood
+        self._config: dict[str, Any] = {}
+
+    @property
+    def levels(self) -> int:
+        """Number of values each sub-pixel can take."""
+        return self.likelihood.levels
+
+    @property
+    def hides_current_pixel(self) -> bool:
+        """True if the parameters of pixel (i, j) depend on no sub-pixel of (i, j), so one pass gives
+        the parameters of all its channels and the sampler runs the network once per pixel instead of
+        once per sub-pixel. For one channel a causal model always hides it; for colour it depends on
+        the masks, and False (a pass per channel) is always correct, only slower."""
+        return self.in_channels == 1
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (plain Python values) that rebuild this model."""
+        return dict(self._config, likelihood=self.likelihood.config())
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Distribution parameters (B, P, H, W) for images ``x`` (B, C, H, W) in [0, 1]."""
+        if self.cache_state is not None:
+            raise RuntimeError(
+                "this model is inside a cached sampling loop, which computes one region at a time; "
+                "finish or close() that loop before calling the model on whole images"
+            )
+        check_images(x, in_channels=self.in_channels, levels=self.levels)
+        check_follows_model(x, self)
+        check_labels(y, batch_size=x.shape[0], n_classes=self.n_classes)
+        self.check_image_size(tuple(x.shape[2:]))
+        return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
+
+    def check_image_size(self, size: tuple[int, int]) -> None:
+        """Raise a ValueError if the model cannot take images of ``size`` (H, W); any size by default."""
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """The network proper: (B, C, H, W) in [-1, 1] -> parameters (B, P, H, W)."""
+        raise NotImplementedError
+
+    def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x_(c,i,j) | earlier sub-pixels) in nats, shape (B, C, H, W)."""
+        return self.likelihood.log_prob(self(x, y), x)

@@ -1,0 +1,99 @@
+"""The Gated PixelCNN: a vertical and a horizontal stack of gated blocks, summed skips, a 1x1 head."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..checks import check_positive_int
+from ..layers import GatedBlock, MaskedConv2d
+from ..masks import ColorConvention, color_permutation
+from .base import AutoregressiveModel, LikelihoodArg, _color_groups, _dilations, _input_kernel_size
+
+
+class GatedPixelCNN(AutoregressiveModel):
+    """The Gated PixelCNN of van den Oord et al. (2016): two stacks, gates, no blind spot.
+
+    A vertical stack reads every row above the current one, a horizontal stack the current row
+    up to the current pixel; a 1x1 link feeds the vertical stack into the horizontal one before
+    its gate. Together they reach every earlier pixel, where a stack of masked k x k convolutions
+    misses a wedge above and to the right. Every layer is a :class:`layers.GatedBlock`: gated
+    units tanh * sigmoid, a residual connection on the horizontal stack and a skip connection to
+    the output. The skips are summed -> ReLU, 1x1, ReLU, 1x1 -> distribution parameters.
+
+    Args:
+        in_channels, levels, likelihood, color_groups, color_convention: as :class:`PixelCNN`; with
+            colour, the horizontal stack and the output head follow the R -> G -> B channel masks.
+        hidden: p, the maps each stack carries (each gate computes 2p and keeps p).
+        n_layers: gated layers after the first (mask A) one.
+        kernel_size: the k x k window of the later layers' stacks (vertical k//2+1 by k,
+            horizontal 1 by k//2+1).
+        input_kernel_size: the window of the first layer (>= 3).
+        dilations: one per later layer (default all 1).
+        skip_channels: maps of the skip connections and the head (default ``2 * hidden``).
+        n_classes: number of classes for conditional generation: each gate gets a learned
+            class-dependent bias (None: unconditional).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        levels: int = 256,
+        *,
+        hidden: int = 32,
+        n_layers: int = 5,
+        kernel_size: int = 3,
+        input_kernel_size: int = 7,
+        dilations: Sequence[int] | None = None,
+        skip_channels: int | None = None,
+        n_classes: int | None = None,
+        likelihood: LikelihoodArg = None,
+        color_groups: int | None = None,
+        color_convention: ColorConvention = "contiguous",
+    ) -> None:
+        super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
+        check_positive_int("hidden", hidden)
+        check_positive_int("n_layers", n_layers)
+        dilations = _dilations(dilations, n_layers)
+        _input_kernel_size(input_kernel_size)
+        skip_channels = 2 * hidden if skip_channels is None else check_positive_int("skip_channels", skip_channels)
+        groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
+        if min(hidden, skip_channels) < groups:
+            raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
+        self.color_groups, self.color_convention = groups, color_convention
+        self._config = dict(
+            in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
+            input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels,
+            n_classes=n_classes, color_groups=groups, color_convention=color_convention,
+        )
+        common = dict(skip_channels=skip_channels, n_classes=n_classes, color_groups=groups, color_convention=color_convention)
+        self.layers = nn.ModuleList(
+            [GatedBlock(in_channels, hidden, input_kernel_size, "A", residual=False, **common)]
+            + [GatedBlock(hidden, hidden, kernel_size, "B", dilation=d, **common) for d in dilations]
+        )
+        colour = dict(color_groups=groups, color_convention=color_convention)
+        out_channels = self.likelihood.param_channels(in_channels)
+        self.head = nn.Sequential(
+            nn.ReLU(),
+            MaskedConv2d(skip_channels, skip_channels, 1, "B", **colour),
+            nn.ReLU(),
+            MaskedConv2d(skip_channels, out_channels, 1, "B", **colour),
+        )
+        self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
+
+    @property
+    def hides_current_pixel(self) -> bool:
+        """As :attr:`PixelCNN.hides_current_pixel`: one colour group hides the whole current pixel."""
+        return self.color_groups == 1
+
+    can_cache = True
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        v = h = x
+        skips = 0.0
+        for layer in self.layers:
+            v, h, skip = layer(v, h, y)
+            skips = skips + skip
+        return self.head(skips)[:, self.output_order]
