@@ -12,22 +12,23 @@ from typing import Sequence
 import torch
 
 
+def check_int(name: str, value: int, minimum: int) -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (bools rejected); ``name`` names it in the error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
 def check_levels(levels: int) -> int:
     """Return ``levels`` if it is an int >= 2 (a pixel needs at least two values)."""
-    if isinstance(levels, bool) or not isinstance(levels, int):
-        raise TypeError(f"levels must be an int, got {type(levels).__name__} {levels!r}")
-    if levels < 2:
-        raise ValueError(f"levels must be >= 2, got {levels}")
-    return levels
+    return check_int("levels", levels, 2)
 
 
 def check_positive_int(name: str, value: int) -> int:
     """Return ``value`` if it is an int >= 1 (sizes, counts, layers); ``name`` names it in the error."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
+    return check_int(name, value, 1)
 
 
 def check_bool(name: str, value: bool) -> bool:

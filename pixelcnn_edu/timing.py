@@ -8,6 +8,7 @@ import time
 import torch
 
 from . import sampling
+from .checks import device_and_dtype
 
 
 def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int = 5) -> float:
@@ -51,7 +52,7 @@ def sampling_seconds(
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    device = next(model.parameters()).device
+    device, _ = device_and_dtype(model)
     n_classes = getattr(model, "n_classes", None)
     y = None if n_classes is None else (torch.arange(n, device=device) % n_classes)
     total = model.in_channels * image_size[0] * image_size[1]

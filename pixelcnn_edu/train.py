@@ -19,7 +19,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -187,6 +187,16 @@ class _StopRequests:
                 signal.signal(s, handler)
 
 
+class _BatchInFlight(NamedTuple):
+    """A batch between its loss and its record in the state: enough to record it after an interruption."""
+
+    images: int
+    loss_sum: float  # summed bits/dim of its images
+    adam_steps: int  # Adam's step count before its step
+    steps: int  # the state's step count before it
+    start: float  # perf_counter() when it began
+
+
 def _optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
     """Steps Adam has taken (its own counter), to tell whether an interrupted batch was applied."""
     steps = [int(s["step"]) for s in optimizer.state.values() if "step" in s]
@@ -248,7 +258,7 @@ def fit(
     path = None if checkpoint is None else Path(checkpoint)
     state = TrainingState(run_signature(train, batch_size, seed))
     if path is not None and resume and path.exists():
-        state = _resume(model, optimizer, path, state.signature)
+        state = _resume(model, optimizer, path, state.signature, device)
     for group in optimizer.param_groups:
         group["lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
     extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
@@ -283,12 +293,11 @@ def fit(
                     loss.backward()
                     if clip_grad is not None:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                    # (images, summed bits/dim, Adam's steps, our steps, start) of the batch in flight
-                    pending = (x.shape[0], loss.item() * x.shape[0], _optimizer_steps(optimizer), state.step, t0)
+                    pending = _BatchInFlight(x.shape[0], loss.item() * x.shape[0], _optimizer_steps(optimizer), state.step, t0)
                     optimizer.step()
-                    state.finish_batch(pending[0], pending[1], time.perf_counter() - t0)
+                    state.finish_batch(pending.images, pending.loss_sum, time.perf_counter() - t0)
                     bar.update()
-                    bar.set_postfix(bpd=f"{pending[1] / pending[0]:.4f}")
+                    bar.set_postfix(bpd=f"{pending.loss_sum / pending.images:.4f}")
                     if _due(state, checkpoint_every_batches, checkpoint_every_seconds, last_save):
                         save()
                 bar.close()
@@ -301,8 +310,8 @@ def fit(
     except BaseException:
         # A batch whose optimizer step went through but was not counted yet counts as finished
         # (Adam's own step counter says whether it went through).
-        if pending is not None and state.step == pending[3] and _optimizer_steps(optimizer) > pending[2]:
-            state.finish_batch(pending[0], pending[1], time.perf_counter() - pending[4])
+        if pending is not None and state.step == pending.steps and _optimizer_steps(optimizer) > pending.adam_steps:
+            state.finish_batch(pending.images, pending.loss_sum, time.perf_counter() - pending.start)
         if (state.epoch, state.batch) != saved_at:
             save()
         raise
@@ -320,7 +329,9 @@ def _due(state: TrainingState, every_batches: int | None, every_seconds: float |
     return every_seconds is not None and time.monotonic() - last_save >= every_seconds
 
 
-def _resume(model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path, signature: dict[str, Any]) -> TrainingState:
+def _resume(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path, signature: dict[str, Any], device: torch.device
+) -> TrainingState:
     """Load a checkpoint into ``model`` and ``optimizer``; the run's state to continue from."""
     saved = load_checkpoint(path)
     state = TrainingState.from_checkpoint(saved)
@@ -330,7 +341,7 @@ def _resume(model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path
         optimizer.load_state_dict(saved["optimizer"])
     else:
         warnings.warn(f"{path} holds no optimizer state (an exported checkpoint): Adam starts afresh", stacklevel=3)
-    _set_rng_state(saved.get("training") or {}, device_and_dtype(model)[0])
+    _set_rng_state(saved.get("training") or {}, device)
     state.signature = signature
     return state
 
