@@ -23,8 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
+from torch.optim.swa_utils import AveragedModel
 
-from pixelcnn_edu import data, models, train
+from pixelcnn_edu import data, likelihoods, models, recipe, train
 from pixelcnn_edu.likelihoods import bits_per_dim
 
 # The best configuration of at most 1M parameters measured so far, with its learning rate.
@@ -45,40 +46,61 @@ def with_weight_norm(model: nn.Module) -> nn.Module:
     return model
 
 
+class HardClamp(likelihoods.DiscretizedLogisticMixture):
+    """The reference code's log-scale bound: clamp(raw, min=-7), no upper bound (an experiment)."""
+
+    def bound_log_scales(self, raw_scales: torch.Tensor) -> torch.Tensor:
+        return raw_scales.clamp(min=self.log_scale_min)
+
+
 def train_for(
-    model: nn.Module, train_set: data.ImageDataset, seconds: float, *, lr: float, batch_size: int, seed: int, clip_grad: float
-) -> tuple[int, float]:
-    """Train for ``seconds`` of wall time; returns (images trained on, seconds spent)."""
+    model: nn.Module, train_set: data.ImageDataset, seconds: float, args: argparse.Namespace, lr: float
+) -> tuple[int, float, list[AveragedModel]]:
+    """Train for ``seconds`` of wall time with the recipe of ``args`` (the schedule's progress is
+    the fraction of the budget spent); returns (images trained on, seconds spent, EMA copies)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
+    averages = [recipe.ema_model(model, d) for d in args.ema]
+    generator = torch.Generator().manual_seed(args.seed)
     model.train()
     seen, start = 0, time.perf_counter()
     while True:
         order = torch.randperm(len(train_set), generator=generator)
-        for first in range(0, len(order), batch_size):
-            idx = order[first : first + batch_size]
+        for first in range(0, len(order), args.batch_size):
+            idx = order[first : first + args.batch_size]
+            factor = recipe.lr_factor((time.perf_counter() - start) / seconds, schedule=args.schedule, warmup=args.warmup)
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
             loss = bits_per_dim(model.log_prob(train_set.images[idx], train_set.labels[idx] if model.n_classes else None))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
             optimizer.step()
+            for average in averages:
+                recipe.update_ema(average, model)
             seen += len(idx)
             if time.perf_counter() - start >= seconds:
-                return seen, time.perf_counter() - start
+                return seen, time.perf_counter() - start, averages
 
 
 def measure(name: str, kwargs: dict[str, Any], lr: float, args: argparse.Namespace) -> float:
     train_set = data.load_dataset(data.EMBEDDED, "train", levels=256)
     held_out = data.load_dataset(data.EMBEDDED, "test", levels=256)
     torch.manual_seed(args.seed)
+    kwargs = dict(kwargs)
+    if args.log_scale_clamp == "hard":
+        kwargs["likelihood"] = HardClamp(kwargs.pop("n_mix", 10), 256)
     model = models.MODELS[name](**{"in_channels": 1, "levels": 256, **kwargs})
     if args.weight_norm:
         with_weight_norm(model)
     params = sum(p.numel() for p in model.parameters())
-    seen, spent = train_for(model, train_set, args.seconds, lr=lr, batch_size=args.batch_size, seed=args.seed, clip_grad=args.clip_grad)
+    seen, spent, averages = train_for(model, train_set, args.seconds, args, lr)
     bpd = train.evaluate(model, held_out, batch_size=256)
+    ema = "".join(f", EMA {d:g}: {train.evaluate(a.module, held_out, batch_size=256):.3f}" for d, a in zip(args.ema, averages))
+    shown = json.dumps({k: v for k, v in kwargs.items() if k != "likelihood"})
     wn = (", weight norm" if args.weight_norm else "") + (f", clip {args.clip_grad:g}" if args.clip_grad != 1.0 else "")
-    print(f"| {name} {json.dumps(kwargs)}{wn} | lr {lr:g} | {params:,} | {seen / spent:.1f} | {bpd:.3f} |", flush=True)
+    wn += "" if args.schedule == "constant" and not args.warmup else f", {args.schedule} warm-up {args.warmup:g}"
+    wn += ", hard clamp" if args.log_scale_clamp == "hard" else ""
+    print(f"| {name} {shown}{wn} | lr {lr:g}, seed {args.seed} | {params:,} | {seen / spent:.1f} | {bpd:.3f}{ema} |", flush=True)
     return bpd
 
 
@@ -93,6 +115,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clip-grad", type=float, default=1.0, help="gradient-norm clipping (the protocol: 1.0)")
     parser.add_argument("--weight-norm", action="store_true", help="weight-normalise every convolution")
+    parser.add_argument("--schedule", choices=recipe.SCHEDULES, default="constant", help="learning-rate decay over the budget")
+    parser.add_argument("--warmup", type=float, default=0.0, help="fraction of the budget with a linear warm-up")
+    parser.add_argument("--ema", type=float, nargs="*", default=[], help="also evaluate EMA weights with these decays")
+    parser.add_argument("--log-scale-clamp", choices=("smooth", "hard"), default="smooth", help="PixelCNN++: the package's bound or the reference's")
     parser.add_argument("--table", action="store_true", help="run the package's main configurations")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -7,5 +7,5 @@ __version__ = "0.2.0"
 
 __all__ = [
     "checkpoints", "checks", "cli", "data", "exercises", "incremental", "layers", "likelihoods", "masks",
-    "models", "profiles", "receptive_field", "sampling", "scores", "timing", "train", "viz", "widgets",
+    "models", "profiles", "receptive_field", "recipe", "sampling", "scores", "timing", "train", "viz", "widgets",
 ]

@@ -12,6 +12,8 @@ A checkpoint is a dict saved with ``torch.save`` that ``torch.load(..., weights_
     training    where a run stands inside an epoch and the settings it was started with
                 (``train.TrainingState``; absent in files that no run wrote)
     optimizer   Adam's state dict (absent in an exported file)
+    ema         optional: {"decay", "model", "n_averaged"}, the averaged weights of a run with EMA
+                (``load_model`` returns them; resuming continues both)
     ...         plain metadata next to these keys: command, profile, dataset, image_size ...
 
 The files shipped with the package live in the folder ``checkpoints/`` next to this module.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from . import __version__, models
 
@@ -33,7 +36,7 @@ FORMAT = "pixelcnn_edu/2"
 OLD_FORMATS = ("pixelcnn_edu/1",)
 BUNDLED_DIR = Path(__file__).parent / "checkpoints"
 REQUIRED = {"format": str, "name": str, "config": dict, "model": dict, "epoch": int, "step": int, "history": dict, "versions": dict}
-SCHEMA_KEYS = frozenset(REQUIRED) | {"training", "optimizer"}
+SCHEMA_KEYS = frozenset(REQUIRED) | {"training", "optimizer", "ema"}
 
 
 def check_metadata(metadata: dict[str, Any]) -> None:
@@ -88,10 +91,12 @@ def save_checkpoint(
     history: dict[str, list[float]] | None = None,
     epoch: int = 0,
     step: int = 0,
+    ema: AveragedModel | None = None,
     **metadata: Any,
 ) -> Path:
     """Write ``model`` and what a run knows about it to ``path`` atomically; returns the path.
 
+    ``ema``: the run's averaged copy (:func:`recipe.ema_model`), stored next to the raw weights.
     ``metadata`` holds plain values (str, numbers, bools, None, tensors, lists and dicts of them),
     checked before anything is written.
     """
@@ -111,6 +116,11 @@ def save_checkpoint(
         state["training"] = training
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
+    if ema is not None:
+        state["ema"] = {
+            "decay": float(ema.decay), "n_averaged": ema.n_averaged.detach().cpu(),
+            "model": {k: v.detach().cpu() for k, v in ema.module.state_dict().items()},
+        }
     return _atomic_save(state, Path(path))
 
 
@@ -182,6 +192,9 @@ def _check_schema(state: dict[str, Any], path: Path) -> None:
             raise ValueError(f"{path}: field {key!r} should be a {kind.__name__}, got {type(state[key]).__name__}")
     if state["name"] not in models.MODELS:
         raise ValueError(f"{path} holds an unknown model {state['name']!r}; known: {sorted(models.MODELS)}")
+    ema = state.get("ema")
+    if ema is not None and not (isinstance(ema, dict) and {"decay", "n_averaged", "model"} <= set(ema)):
+        raise ValueError(f"{path}: field 'ema' should hold 'decay', 'n_averaged' and 'model'")
 
 
 def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dict[str, Any]:
@@ -200,11 +213,17 @@ def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dic
     return state
 
 
-def load_model(path: str | Path) -> tuple[models.AutoregressiveModel, dict[str, Any]]:
-    """Rebuild the model saved in a checkpoint; returns ``(model, checkpoint_dict)`` (CPU, eval mode)."""
+def load_model(path: str | Path, *, weights: str = "ema") -> tuple[models.AutoregressiveModel, dict[str, Any]]:
+    """Rebuild the model saved in a checkpoint; returns ``(model, checkpoint_dict)`` (CPU, eval mode).
+
+    ``weights="ema"`` loads the averaged weights of a run trained with EMA (the ones its test
+    bits/dim were measured with) and the raw weights otherwise; ``"raw"`` always the raw ones.
+    """
+    if weights not in ("ema", "raw"):
+        raise ValueError(f'weights must be "ema" or "raw", got {weights!r}')
     state = load_checkpoint(path)
     model = models.from_config(state["name"], state["config"])
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state["ema"]["model"] if weights == "ema" and "ema" in state else state["model"])
     return model.eval(), state
 
 

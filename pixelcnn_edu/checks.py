@@ -78,13 +78,15 @@ def check_images(x: torch.Tensor, *, in_channels: int, levels: int, name: str = 
     if x.numel() == 0:
         return
     v = x.detach()
-    if torch.isnan(v).any():
+    scaled = v * (levels - 1)
+    # One host synchronisation for all four checks (on a GPU each .item() waits for the device).
+    has_nan, lo, hi, off_grid = torch.stack(
+        [v.isnan().any().to(v.dtype), v.amin(), v.amax(), (scaled - scaled.round()).abs().amax()]
+    ).tolist()
+    if has_nan:
         raise ValueError(f"{name} contains NaN values")
-    lo, hi = v.min().item(), v.max().item()
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} values must lie in [0, 1], got min {lo:.4g} and max {hi:.4g}")
-    scaled = v * (levels - 1)
-    off_grid = (scaled - scaled.round()).abs().max().item()
     if off_grid > 1e-3:
         raise ValueError(
             f"{name} values must lie on the grid of {levels} levels (k / {levels - 1}); "

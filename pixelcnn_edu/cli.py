@@ -27,7 +27,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 import torch
 
-from . import data, likelihoods, models, profiles, sampling, train
+from . import data, likelihoods, models, profiles, recipe, sampling, train
 from .checks import check_temperature
 
 
@@ -71,6 +71,20 @@ def _clip_grad(text: str) -> float:
     value = _number(text)
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 disables clipping), got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {value}")
+    return value
+
+
+def _ema_decay(text: str) -> float:
+    value = _number(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a decay in (0, 1), e.g. 0.999, got {value}")
     return value
 
 
@@ -140,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive, default=None, help="(default: the profile's)")
     t.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the profile's)")
     t.add_argument("--clip-grad", type=_clip_grad, default=1.0, help="gradient-norm clipping; 0 disables it (default: 1.0)")
+    t.add_argument("--schedule", choices=list(recipe.SCHEDULES), default="constant", help="learning rate after the warm-up: constant, or a cosine decay to 0 (default: constant)")
+    t.add_argument("--warmup", type=_fraction, default=0.0, help="fraction of the run with a linear warm-up of the learning rate (default: 0)")
+    t.add_argument("--ema", type=_ema_decay, default=None, help="keep and evaluate an exponential moving average of the weights with this decay, e.g. 0.999")
     t.add_argument("--train-limit", type=_positive, default=None, help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -253,7 +270,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
     history = train.fit(
         model, train_set, test_set, epochs=_or(args.epochs, profile.epochs), batch_size=_or(args.batch_size, profile.batch_size),
         lr=_or(args.lr, profile.lr), clip_grad=None if args.clip_grad == 0 else args.clip_grad, checkpoint=args.out, seed=args.seed,
-        progress=not args.no_progress,
+        progress=not args.no_progress, schedule=args.schedule, warmup=args.warmup, ema=args.ema,
         metadata={"command": "python -m pixelcnn_edu " + shlex.join(argv), "profile": profile.name},
     )
     if history.test_bpd:

@@ -208,9 +208,13 @@ class DiscretizedLogisticMixture:
         else:
             blocks = params.view(b, c, 3, m, h, w)
             logits, means, raw_scales, coeffs = blocks[:, :, 0], blocks[:, :, 1], blocks[:, :, 2], None
+        return logits, means, self.bound_log_scales(raw_scales), coeffs
+
+    def bound_log_scales(self, raw_scales: torch.Tensor) -> torch.Tensor:
+        """A smooth clamp of the raw log-scales to (log_scale_min, log_scale_max): the identity in
+        between, with a gradient everywhere (a hard clamp at -7, as in the reference code, has none below)."""
         low, high = self.log_scale_min, self.log_scale_max
-        log_scales = high - F.softplus(high - (low + F.softplus(raw_scales - low)))  # smooth clamp to [low, high]
-        return logits, means, log_scales, coeffs
+        return high - F.softplus(high - (low + F.softplus(raw_scales - low)))
 
     def pack(
         self,

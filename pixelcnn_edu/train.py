@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as before)
@@ -33,6 +34,7 @@ from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as
     load_model,
     save_checkpoint,
 )
+from . import recipe
 from .checks import check_positive_int, device_and_dtype
 from .data import ImageDataset
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
@@ -222,6 +224,9 @@ def fit(
     metadata: dict[str, Any] | None = None,
     checkpoint_every_batches: int | None = None,
     checkpoint_every_seconds: float | None = 300.0,
+    schedule: str = "constant",
+    warmup: float = 0.0,
+    ema: float | None = None,
 ) -> History:
     """Train ``model`` by maximum likelihood with Adam, evaluating bits/dim after each epoch.
 
@@ -236,6 +241,12 @@ def fit(
         seed: seeds the shuffling of epoch e with ``seed + e`` so a resumed run sees the
             same batches as an uninterrupted one.
         metadata: extra plain values stored in the checkpoint (e.g. the command that trained it).
+        schedule, warmup: the learning rate rises linearly over the first ``warmup`` fraction of
+            all ``epochs`` and then stays at ``lr`` ("constant", the default) or decays to 0 along
+            a cosine ("cosine"); :mod:`recipe` gives the measurements.
+        ema: keep an exponential moving average of the weights with this decay (e.g. 0.999; None:
+            off). The test bits/dim are then the average's, the checkpoint holds both, and when
+            ``fit`` returns (or is interrupted) ``model`` holds the averaged weights.
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
     stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
@@ -253,14 +264,19 @@ def fit(
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     check_metadata(metadata or {})
+    recipe.check_schedule(schedule, warmup)
     device, dtype = device_and_dtype(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    averaged = None if ema is None else recipe.ema_model(model, ema)
     path = None if checkpoint is None else Path(checkpoint)
     state = TrainingState(run_signature(train, batch_size, seed))
     if path is not None and resume and path.exists():
-        state = _resume(model, optimizer, path, state.signature, device)
+        state = _resume(model, optimizer, path, state.signature, device, averaged)
     for group in optimizer.param_groups:
-        group["lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
+        group["lr"] = group["initial_lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
+    starts = range(0, len(train), batch_size)
+    scheduler = recipe.lr_scheduler(optimizer, epochs * len(starts), schedule=schedule, warmup=warmup, first_step=state.step)
+    evaluated = model if averaged is None else averaged.module
     extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
     saved_at = (state.epoch, state.batch)
 
@@ -269,12 +285,11 @@ def fit(
         if path is not None:
             save_checkpoint(
                 path, model, optimizer=optimizer, training=dict(state.training_dict(), **_rng_state(device)),
-                history=state.history.as_dict(), epoch=state.epoch, step=state.step, **extra,
+                history=state.history.as_dict(), epoch=state.epoch, step=state.step, ema=averaged, **extra,
             )
         saved_at, last_save = (state.epoch, state.batch), time.monotonic()
 
     stop, pending, last_save = _StopRequests(), None, time.monotonic()
-    starts = range(0, len(train), batch_size)
     try:
         with stop.installed():
             for epoch in range(state.epoch, epochs):
@@ -295,6 +310,9 @@ def fit(
                         torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
                     pending = _BatchInFlight(x.shape[0], loss.item() * x.shape[0], _optimizer_steps(optimizer), state.step, t0)
                     optimizer.step()
+                    scheduler.step()
+                    if averaged is not None:
+                        recipe.update_ema(averaged, model)
                     state.finish_batch(pending.images, pending.loss_sum, time.perf_counter() - t0)
                     bar.update()
                     bar.set_postfix(bpd=f"{pending.loss_sum / pending.images:.4f}")
@@ -303,7 +321,7 @@ def fit(
                 bar.close()
                 if stop.reason:
                     break
-                state.finish_epoch(evaluate(model, test, batch_size=2 * batch_size) if test is not None else math.nan)
+                state.finish_epoch(evaluate(evaluated, test, batch_size=2 * batch_size) if test is not None else math.nan)
                 save()
                 if stop.reason:
                     break
@@ -318,8 +336,15 @@ def fit(
     if stop.reason:
         if (state.epoch, state.batch) != saved_at:
             save()
+        _use_average(model, averaged)
         raise TrainingInterrupted(stop.reason, path, state)
+    _use_average(model, averaged)
     return state.history
+
+
+def _use_average(model: torch.nn.Module, averaged: AveragedModel | None) -> None:
+    if averaged is not None:
+        model.load_state_dict(averaged.module.state_dict())
 
 
 def _due(state: TrainingState, every_batches: int | None, every_seconds: float | None, last_save: float) -> bool:
@@ -330,7 +355,8 @@ def _due(state: TrainingState, every_batches: int | None, every_seconds: float |
 
 
 def _resume(
-    model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path, signature: dict[str, Any], device: torch.device
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, path: Path, signature: dict[str, Any], device: torch.device,
+    averaged: AveragedModel | None,
 ) -> TrainingState:
     """Load a checkpoint into ``model`` and ``optimizer``; the run's state to continue from."""
     saved = load_checkpoint(path)
@@ -341,6 +367,12 @@ def _resume(
         optimizer.load_state_dict(saved["optimizer"])
     else:
         warnings.warn(f"{path} holds no optimizer state (an exported checkpoint): Adam starts afresh", stacklevel=3)
+    if averaged is not None:
+        if "ema" in saved:
+            averaged.module.load_state_dict(saved["ema"]["model"])
+            averaged.n_averaged.copy_(saved["ema"]["n_averaged"])
+        else:
+            warnings.warn(f"{path} holds no EMA weights: the average starts from the current weights", stacklevel=3)
     _set_rng_state(saved.get("training") or {}, device)
     state.signature = signature
     return state

@@ -188,6 +188,9 @@ SAMPLE = ["sample", "unused.pt"]
         (TRAIN + ["--lr", "0"], "argument --lr: must be a finite number > 0, got 0.0"),
         (TRAIN + ["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
         (TRAIN + ["--clip-grad", "-1"], "argument --clip-grad: must be a finite number >= 0 (0 disables clipping), got -1.0"),
+        (TRAIN + ["--warmup", "1"], "argument --warmup: must be a fraction in [0, 1), got 1.0"),
+        (TRAIN + ["--ema", "1"], "argument --ema: must be a decay in (0, 1), e.g. 0.999, got 1.0"),
+        (TRAIN + ["--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
         (TRAIN + ["--device", "gpu"], "argument --device: 'gpu' is not a device; use cpu, cuda, cuda:N or mps"),
         (TRAIN + ["--dilations", "1,x"], "dilations must be comma-separated integers"),
         (SAMPLE + ["--n", "0"], "argument --n: must be an int >= 1, got 0"),
@@ -228,6 +231,9 @@ def test_the_profile_fills_in_only_what_was_left_out(tmp_path, monkeypatch, caps
     assert cli.main(argv + ["--clip-grad", "0", "--epochs", "1", "--lr", "0.5", "--hidden", "6"]) == 0
     assert (seen["epochs"], seen["lr"], seen["clip_grad"]) == (1, 0.5, None)  # 0 disables clipping
     assert seen["model"].config()["hidden"] == 6
+    assert (seen["schedule"], seen["warmup"], seen["ema"]) == ("constant", 0.0, None)  # fit's defaults
+    assert cli.main(argv + ["--schedule", "cosine", "--warmup", "0.05", "--ema", "0.99"]) == 0
+    assert (seen["schedule"], seen["warmup"], seen["ema"]) == ("cosine", 0.05, 0.99)
 
 
 @pytest.mark.parametrize("dataset", ["colored-mnist", "cifar10"])

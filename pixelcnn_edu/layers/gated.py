@@ -57,14 +57,17 @@ class StackConv2d(CachedConv, nn.Conv2d):
         self.padding_lrtb = tuple(dilation * p for p in (centre - c0, c1 - centre, centre - r0, r1 - centre))
         self.stack, self.mask_type, self.full_kernel_size = stack, mask_type, kernel_size
         self.register_buffer("mask", full[:, :, r0 : r1 + 1, c0 : c1 + 1].clone(), persistent=False)
+        self.keeps_every_weight = bool(self.mask.all())  # grey stacks: the crop removed every masked tap
+
+    masked_weight = MaskedConv2d.masked_weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache is not None:
             return self._forward_cached(x)
-        return self._conv_forward(F.pad(x, self.padding_lrtb), self.weight * self.mask, self.bias)
+        return self._conv_forward(F.pad(x, self.padding_lrtb), self.masked_weight(), self.bias)
 
     def _cache_geometry(self):
-        return self.padding_lrtb, self.weight * self.mask, self.bias, 1, self.dilation[0]
+        return self.padding_lrtb, self.masked_weight(), self.bias, 1, self.dilation[0]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", stack={self.stack!r}, mask_type={self.mask_type!r}, window={self.full_kernel_size}"

@@ -68,15 +68,20 @@ class MaskedConv2d(CachedConv, nn.Conv2d):
         self.color_groups = color_groups
         self.color_convention = color_convention
         self.register_buffer("mask", mask, persistent=False)
+        self.keeps_every_weight = bool(mask.all())  # e.g. a grey 1x1 mask B: nothing to multiply
+
+    def masked_weight(self) -> torch.Tensor:
+        """``weight * mask`` (the multiplication is skipped when the mask keeps every weight)."""
+        return self.weight if self.keeps_every_weight else self.weight * self.mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache is not None:
             return self._forward_cached(x)
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
+        return self._conv_forward(x, self.masked_weight(), self.bias)
 
     def _cache_geometry(self):
         pad_h, pad_w = self.padding
-        return (pad_w, pad_w, pad_h, pad_h), self.weight * self.mask, self.bias, 1, self.dilation[0]
+        return (pad_w, pad_w, pad_h, pad_h), self.masked_weight(), self.bias, 1, self.dilation[0]
 
     def extra_repr(self) -> str:
         colour = f", color_groups={self.color_groups}, color_convention={self.color_convention!r}" if self.color_groups > 1 else ""

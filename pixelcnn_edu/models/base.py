@@ -135,6 +135,19 @@ class AutoregressiveModel(nn.Module):
         self.check_image_size(tuple(x.shape[2:]))
         return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
 
+    def register_output_order(self, order: torch.Tensor) -> None:
+        """Keep ``order``, the indices that gather a head's maps into the likelihood's layout (R's
+        parameters, then G's, then B's); :meth:`in_output_order` skips the gather when it is the identity."""
+        self.register_buffer("output_order", order, persistent=False)
+        self._checked_order: torch.Tensor | None = None
+
+    def in_output_order(self, out: torch.Tensor) -> torch.Tensor:
+        """(B, P, H, W) head maps -> the same maps in the likelihood's layout."""
+        order = self.output_order
+        if order is not self._checked_order:  # looked at once per tensor (a new device, a new order)
+            self._checked_order, self._reorders = order, not torch.equal(order.cpu(), torch.arange(len(order)))
+        return out[:, order] if self._reorders else out
+
     def check_image_size(self, size: tuple[int, int]) -> None:
         """Raise a ValueError if the model cannot take images of ``size`` (H, W); any size by default."""
 

@@ -81,7 +81,7 @@ class GatedPixelCNN(AutoregressiveModel):
             nn.ReLU(),
             MaskedConv2d(skip_channels, out_channels, 1, "B", **colour),
         )
-        self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
+        self.register_output_order(color_permutation(out_channels, groups, color_convention))
 
     @property
     def hides_current_pixel(self) -> bool:
@@ -96,4 +96,4 @@ class GatedPixelCNN(AutoregressiveModel):
         for layer in self.layers:
             v, h, skip = layer(v, h, y)
             skips = skips + skip
-        return self.head(skips)[:, self.output_order]
+        return self.in_output_order(self.head(skips))

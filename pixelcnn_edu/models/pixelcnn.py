@@ -90,7 +90,7 @@ class PixelCNN(AutoregressiveModel):
         )
         # The head's output maps carry colours assigned by the same function as the masks; gather
         # them into one block per channel (R's parameters, then G's, then B's) for the likelihood.
-        self.register_buffer("output_order", color_permutation(out_channels, groups, color_convention), persistent=False)
+        self.register_output_order(color_permutation(out_channels, groups, color_convention))
 
     @property
     def hides_current_pixel(self) -> bool:
@@ -105,4 +105,4 @@ class PixelCNN(AutoregressiveModel):
         for block in self.blocks:
             features = block(features, y)
         out = self.head(features)  # (B, P, H, W), maps in colour-convention order
-        return out[:, self.output_order]
+        return self.in_output_order(out)

@@ -1,0 +1,81 @@
+"""The training recipe in one place: learning-rate warm-up and decay, and EMA weights.
+
+Measured with ``benchmarks/time_to_quality.py`` (256 levels, embedded digits, batch 64, 180 s on two
+threads, held-out bits/dim; one run per seed):
+
+* PixelCNN++ (894,590 parameters, lr 2e-3): constant 1.443 / 1.316 / 1.417 (seeds 0-2, mean 1.392);
+  5 % warm-up then cosine decay 1.363 / 1.389 / 1.345 (mean 1.366). Lower on average and with a
+  smaller spread, but the difference is within the seed-to-seed noise.
+* Gated PixelCNN, shipped 256-level shape (48,400, categorical, seed 0): constant lr 2e-3 1.202,
+  cosine lr 2e-3 1.222, cosine lr 4e-3 1.202: no gain.
+* The same gated shape with a logistic mixture of 5 (40,447): constant 1.517 raw (its last weights
+  are noisy; an EMA with decay 0.99 scored 1.290), cosine 1.276 / 1.265 (seeds 0, 1).
+* EMA: in runs of ~120 (PixelCNN++) to ~560 (gated) steps an average with decay 0.99 or 0.995 is
+  worse than the raw weights, except after a constant rate for the mixture; the paper's 0.9995
+  needs tens of thousands of steps. So it is off by default.
+
+So ``train.fit`` keeps a constant rate by default (the notebooks' runs are unchanged) and takes
+``schedule="cosine", warmup=0.05`` and ``ema=`` when asked. The schedule is
+:class:`torch.optim.lr_scheduler.LambdaLR` and the average is
+:class:`torch.optim.swa_utils.AveragedModel`; this module only says how they are set up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+SCHEDULES = ("constant", "cosine")
+
+
+def check_schedule(schedule: str, warmup: float) -> None:
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0.0 <= warmup < 1.0:
+        raise ValueError(f"warmup must be a fraction of the steps in [0, 1), got {warmup!r}")
+
+
+def lr_factor(progress: float, *, schedule: str = "cosine", warmup: float = 0.05) -> float:
+    """The multiplier of the base learning rate after a fraction ``progress`` (0..1) of the run:
+    a linear rise over the first ``warmup`` of it, then constant or a cosine down to 0 at the end."""
+    progress = min(max(progress, 0.0), 1.0)
+    rise = min(1.0, progress / warmup) if warmup > 0 else 1.0
+    if schedule == "constant" or progress <= warmup:
+        return rise
+    return rise * 0.5 * (1.0 + math.cos(math.pi * (progress - warmup) / (1.0 - warmup)))
+
+
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, *, schedule: str = "cosine", warmup: float = 0.05, first_step: int = 0
+) -> LambdaLR:
+    """A scheduler stepped once per optimizer step: the run's step s (counting from 0) uses
+    ``lr_factor((s + 0.5) / total_steps)``, the middle of its share of the run, so neither the first
+    step (warm-up) nor the last (decay) has a rate of exactly 0. A resumed
+    run passes the steps already taken as ``first_step``: the rate is a function of the step alone,
+    so it needs no state of its own in the checkpoint."""
+    check_schedule(schedule, warmup)
+    total = max(total_steps, 1)
+    return LambdaLR(optimizer, lambda s: lr_factor((first_step + s + 0.5) / total, schedule=schedule, warmup=warmup))
+
+
+def ema_model(model: torch.nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of ``model``'s parameters (update it with :func:`update_ema`
+    after each optimizer step; evaluate or sample from ``.module``). ``.decay`` records the decay."""
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < decay < 1.0:
+        raise ValueError(f"ema decay must be a number in (0, 1), e.g. 0.999, got {decay!r}")
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+    averaged.decay = float(decay)
+    return averaged
+
+
+@torch.no_grad()
+def update_ema(averaged: AveragedModel, model: torch.nn.Module) -> None:
+    """Average in the parameters after a step and copy the buffers as they are: masks and integer
+    orders must not be averaged, and a norm's running statistics belong to the current weights'
+    own history."""
+    averaged.update_parameters(model)
+    for kept, current in zip(averaged.module.buffers(), model.buffers()):
+        kept.copy_(current)

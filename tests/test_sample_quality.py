@@ -1,0 +1,63 @@
+"""The digit classifier that judges samples: it recognises real digits (grey, binarised and
+coloured), and the scores it gives count what they say they count."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pixelcnn_edu import data, models, sample_quality
+
+
+@pytest.fixture(scope="module")
+def classifier() -> sample_quality.DigitClassifier:
+    return sample_quality.load_classifier()
+
+
+@pytest.mark.parametrize("kind", ["grey", "binarised", "coloured"])
+def test_the_shipped_classifier_recognises_held_out_digits(classifier, kind: str) -> None:
+    held_out = data.load_dataset(data.COLORED if kind == "coloured" else data.EMBEDDED, "test", 256)
+    images = data.binarise(held_out.images) if kind == "binarised" else held_out.images
+    quality = sample_quality.judge(classifier, images, held_out.labels)
+    assert quality.asked_fraction > 0.9 and quality.n == 500
+    assert min(quality.per_class) > 0.75
+
+
+def test_noise_gets_low_confidence_and_few_hits(classifier) -> None:
+    noise = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    quality = sample_quality.judge(classifier, noise, torch.arange(10).repeat(20))
+    assert quality.asked_fraction < 0.35
+
+
+def test_to_grey_stretches_each_image_and_keeps_flat_ones_at_zero() -> None:
+    x = torch.stack([torch.full((3, 2, 2), 0.4), torch.tensor([0.2, 0.6]).repeat(3, 2, 1)])
+    grey = sample_quality.to_grey(x)
+    assert grey.shape == (2, 1, 2, 2)
+    assert torch.equal(grey[0], torch.zeros(1, 2, 2)) and torch.equal(grey[1, 0, 0], torch.tensor([0.0, 1.0]))
+
+
+def test_judge_counts_hits_per_asked_digit() -> None:
+    class Fixed(torch.nn.Module):  # answers 3 for every image
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.one_hot(torch.full((len(x),), 3), 10).float() * 5
+
+    quality = sample_quality.judge(Fixed(), torch.rand(4, 1, 28, 28), torch.tensor([3, 3, 1, 2]))
+    assert quality.asked_fraction == 0.5 and quality.per_class[3] == 1.0 and quality.per_class[1] == 0.0
+    assert quality.mean_confidence == pytest.approx(torch.softmax(torch.tensor([5.0] + [0.0] * 9), 0)[0].item())
+    with pytest.raises(ValueError, match="one digit per image"):
+        sample_quality.judge(Fixed(), torch.rand(4, 1, 28, 28), torch.tensor([3]))
+
+
+def test_the_classifier_refuses_other_shapes(classifier) -> None:
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        classifier(torch.rand(2, 1, 8, 8))
+
+
+def test_sample_quality_asks_every_digit_of_a_conditional_model(classifier) -> None:
+    torch.manual_seed(0)
+    model = models.GatedPixelCNN(in_channels=1, levels=2, hidden=4, n_layers=1, n_classes=10)
+    quality, samples = sample_quality.sample_quality(model, classifier, per_class=1)
+    assert samples.shape == (10, 1, 28, 28) and quality.n == 10 and len(quality.per_class) == 10
+    unconditional = models.GatedPixelCNN(in_channels=1, levels=2, hidden=4, n_layers=1)
+    quality, _ = sample_quality.sample_quality(unconditional, classifier, per_class=1)
+    assert quality.asked_fraction is None and 0.1 <= quality.mean_confidence <= 1.0
