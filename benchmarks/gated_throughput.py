@@ -1,6 +1,6 @@
 """Training throughput of GatedPixelCNN at ~850k parameters against a plain masked-convolution Gated PixelCNN.
 
-    python benchmarks/gated_throughput.py [--threads 2] [--steps 10] [--repeats 5]
+    python benchmarks/gated_throughput.py [--threads 2] [--steps 10] [--repeats 5] [--kwargs '{"skips": false}']
 
 The plain model is written here the way public tutorials write it (UvA's tutorial 12: full k x k
 kernels multiplied by a mask, a 1x1 vertical-to-horizontal link, a residual 1x1, no skip
@@ -13,6 +13,7 @@ what it measured; it is not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -105,13 +106,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--kwargs", type=json.loads, default={}, help="GatedPixelCNN arguments over hidden=64, n_layers=8")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     x = data.load_dataset(data.EMBEDDED, "train", levels=256).images[: args.batch_size]
     torch.manual_seed(0)
-    ours = models.GatedPixelCNN(in_channels=1, levels=256, hidden=64, n_layers=8)
+    kwargs = {"hidden": 64, "n_layers": 8, **args.kwargs}
+    ours = models.GatedPixelCNN(in_channels=1, levels=256, **kwargs)
     plain = PlainGatedPixelCNN()
-    contenders = {"GatedPixelCNN(hidden=64, n_layers=8)": ours, "plain masked convolutions (UvA-style, 64 x 7)": plain}
+    shown = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    contenders = {f"GatedPixelCNN({shown})": ours, "plain masked convolutions (UvA-style, 64 x 7)": plain}
     for model in contenders.values():
         images_per_second(model, x, 2)  # warm-up
     rates: dict[str, list[float]] = {name: [] for name in contenders}

@@ -50,6 +50,7 @@ CASES: dict[str, tuple[type, dict[str, Any], tuple[int, int], float]] = {
     "gated-rgb-contiguous": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=2, input_kernel_size=3), (4, 5), 0.3),
     "gated-rgb-interleaved": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=2, input_kernel_size=3, color_convention="interleaved"), (4, 5), 0.3),
     "gated-rgb-independent": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=1, input_kernel_size=3, color_groups=1), (4, 5), 0.3),
+    "gated-no-skips-rgb": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=2, input_kernel_size=3, skips=False), (4, 5), 0.3),
     "gated-conditional": (models.GatedPixelCNN, dict(in_channels=1, levels=2, hidden=6, n_layers=2, input_kernel_size=3, n_classes=3), (5, 5), 0.3),
     "gated-mixture-coupled": (models.GatedPixelCNN, dict(in_channels=3, levels=8, hidden=6, n_layers=1, input_kernel_size=3, likelihood=mixture()), (4, 4), 0.3),
     "gated-mixture-uncoupled": (models.GatedPixelCNN, dict(in_channels=3, levels=8, hidden=6, n_layers=1, input_kernel_size=3, likelihood=mixture(coupled=False)), (4, 4), 0.3),

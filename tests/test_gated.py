@@ -166,6 +166,8 @@ GATED_CASES = [
     dict(in_channels=3, levels=2, hidden=9, color_convention="interleaved"),
     dict(in_channels=3, levels=8, dilations=[1, 2, 1, 1], n_classes=4, hidden=10),
     dict(kernel_size=5, input_kernel_size=5, n_layers=2),
+    dict(skips=False),
+    dict(in_channels=3, levels=4, hidden=9, n_classes=3, skips=False),
 ]
 
 
@@ -260,6 +262,7 @@ def test_bad_labels_give_clear_errors(cls: type) -> None:
     [
         (dict(in_channels=2, color_groups=3), ValueError, "color_groups must be 1"),
         (dict(in_channels=3, hidden=2), ValueError, "hidden and skip_channels must be >= 3"),
+        (dict(skips=0), TypeError, "skips must be True or False"),
         (dict(input_kernel_size=1), ValueError, "input_kernel_size must be >= 3"),
         (dict(n_layers=2, dilations=[1]), ValueError, "one entry per layer"),
         (dict(n_layers=2, dilations=[1, 0]), ValueError, "dilations must be >= 1"),
@@ -277,10 +280,10 @@ def test_bad_gated_arguments(kwargs: dict[str, Any], error: type[Exception], pat
 
 def test_gated_config_keeps_every_argument() -> None:
     model = models.GatedPixelCNN(3, 4, hidden=6, n_layers=2, kernel_size=5, input_kernel_size=3, dilations=[1, 2],
-                                 skip_channels=9, n_classes=10, color_convention="interleaved")
+                                 skip_channels=9, skips=False, n_classes=10, color_convention="interleaved")
     config = model.config()
     for key, value in dict(hidden=6, n_layers=2, kernel_size=5, input_kernel_size=3, dilations=[1, 2],
-                           skip_channels=9, n_classes=10, color_groups=3, color_convention="interleaved").items():
+                           skip_channels=9, skips=False, n_classes=10, color_groups=3, color_convention="interleaved").items():
         assert config[key] == value
     assert models.model_name(model) == "gated"
 
@@ -308,3 +311,22 @@ def test_compare_receptive_fields_probes_each_model_alike() -> None:
     assert list(fields) == ["PixelCNN", "Gated"] and all(f.shape == (1, 7, 7) for f in fields.values())
     assert rf.blind_spot(fields["PixelCNN"], (5, 3)).any()
     assert not rf.blind_spot(fields["Gated"], (5, 3)).any()
+
+
+def test_without_skips_the_head_reads_the_last_horizontal_stack() -> None:
+    with_skips, without = gated(), gated(skips=False)
+    assert all(layer.skip is not None for layer in with_skips.layers)
+    assert all(layer.skip is None for layer in without.layers)
+    saved = sum(p.numel() for layer in with_skips.layers for p in layer.skip.parameters())
+    head_in = with_skips.head[1].weight.shape[1] - without.head[1].weight.shape[1]  # 2p -> p input maps
+    head_saved = head_in * with_skips.head[1].weight.shape[0]
+    def count(model: torch.nn.Module) -> int:
+        return sum(p.numel() for p in model.parameters())
+
+    assert count(with_skips) - count(without) == saved + head_saved
+    x = torch.randint(0, 2, (2, 1, 5, 5)).float()
+    v = h = 2 * x - 1  # what forward feeds the network
+    for layer in without.layers:
+        v, h, skip = layer(v, h)
+        assert skip is None
+    assert torch.equal(without(x), without.head(h))

@@ -58,6 +58,36 @@ def test_shrink_then_grow_never_reads_below(shift: str) -> None:
             assert not reach[i, j + 1 :].any(), "no later column in the row"
 
 
+def reference_pair_window(shift: str, size: int, i: int, j: int) -> torch.Tensor:
+    """(size, size) bool: what output (i, j) of a stride-2 shifted convolution followed by its
+    transposed convolution reads, with the padding and cropping of the reference PixelCNN++ code
+    (Salimans et al.; pad top k_h - 1, crop the transposed output's last rows and, for "down", one
+    column each side). Written from that arithmetic, not from this package's layers."""
+    window = torch.zeros(size, size, dtype=torch.bool)
+    r = i // 2  # the coarse row whose transposed taps cover fine rows 2r and 2r + 1
+    rows = slice(max(2 * r - 1, 0), 2 * r + 1)
+    if shift == "down":  # 1 x 3 taps: coarse column c reaches fine 2c - 1 .. 2c + 1 and reads the same span
+        for c in range(size // 2):
+            if 2 * c - 1 <= j <= 2 * c + 1:
+                window[rows, max(2 * c - 1, 0) : 2 * c + 2] = True
+    else:  # 2 x 2 taps: coarse column j // 2 reads fine columns 2c - 1 .. 2c
+        c = j // 2
+        window[rows, max(2 * c - 1, 0) : 2 * c + 1] = True
+    return window
+
+
+@pytest.mark.parametrize("shift", ["down", "downright"])
+def test_shrink_then_grow_is_aligned_like_the_reference(shift: str) -> None:
+    """An off-by-one that stays causal would still cost quality (directional streaks); the U-Net's
+    pair reads exactly the reference's window, so the nearest allowed rows are not lost."""
+    kernel = (2, 3) if shift == "down" else (2, 2)
+    torch.manual_seed(0)
+    pair = torch.nn.Sequential(layers.ShiftedConv2d(1, 4, kernel, shift, stride=2), layers.ShiftedConvTranspose2d(4, 1, kernel, shift))
+    for i in range(8):
+        for j in range(8):
+            assert torch.equal(field(pair, (8, 8), (i, j)), reference_pair_window(shift, 8, i, j)), (i, j)
+
+
 def test_bad_layer_arguments() -> None:
     with pytest.raises(ValueError, match="shift must be 'down' or 'downright'"):
         layers.ShiftedConv2d(1, 1, (2, 3), "up")

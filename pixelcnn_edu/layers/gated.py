@@ -92,7 +92,7 @@ class GatedBlock(CachedLayer, nn.Module):
         h_pre = H * h + link(v_pre) + bias_h(y)         (horizontal stack, the row up to here)
         v'    = tanh(v_pre_a) * sigmoid(v_pre_b)
         g     = tanh(h_pre_a) * sigmoid(h_pre_b)
-        h'    = h + out(g)   (residual; without it on the first layer)     skip = skip(g)
+        h'    = h + out(g)   (residual; without it on the first layer)     skip = skip(g)  (or None)
 
     The v -> h link is a 1x1 convolution applied before the gate. It needs no mask: the vertical
     stack never holds the current row. Only the vertical stack feeds the horizontal one, never the
@@ -103,7 +103,8 @@ class GatedBlock(CachedLayer, nn.Module):
         channels: p, the maps each stack carries between layers.
         kernel_size: the k x k window both stacks are cut from.
         mask_type: "A" for the first layer, "B" after it.
-        skip_channels: maps of the skip output.
+        skip_channels: maps of the skip output (None: ``channels``; 0: no skip output, the block
+            returns None in its place and saves the skip 1x1 convolution).
         residual: add the input to the horizontal output (needs in_channels == channels).
     """
 
@@ -133,20 +134,20 @@ class GatedBlock(CachedLayer, nn.Module):
         self.bias_v = ClassBias(n_classes, 2 * channels)
         self.bias_h = ClassBias(n_classes, 2 * channels)
         self.out = MaskedConv2d(channels, channels, 1, "B", **colour)
-        self.skip = MaskedConv2d(channels, skip_channels, 1, "B", **colour)
+        self.skip = MaskedConv2d(channels, skip_channels, 1, "B", **colour) if skip_channels else None
         self.residual = residual
 
     def forward(
         self, v: torch.Tensor, h: torch.Tensor, y: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(v, h) -> (v', h', skip), all (B, maps, H, W)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(v, h) -> (v', h', skip), all (B, maps, H, W); skip is None without a skip output."""
         v_out, from_v = self._vertical_part(v, y)
         h_pre = self.bias_h(self.horizontal(h) + from_v, y)
         g = gate(h_pre)
         h_out = self.out(g)
         if self.residual:
             h_out = h_out + h
-        return v_out, h_out, self.skip(g)
+        return v_out, h_out, None if self.skip is None else self.skip(g)
 
     def _vertical_part(self, v: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(v', link(v_pre)): both read only the rows above the current one.

@@ -21,7 +21,9 @@ class GatedPixelCNN(AutoregressiveModel):
     its gate. Together they reach every earlier pixel, where a stack of masked k x k convolutions
     misses a wedge above and to the right. Every layer is a :class:`layers.GatedBlock`: gated
     units tanh * sigmoid, a residual connection on the horizontal stack and a skip connection to
-    the output. The skips are summed -> ReLU, 1x1, ReLU, 1x1 -> distribution parameters.
+    the output. The skips are summed -> ReLU, 1x1, ReLU, 1x1 -> distribution parameters. With
+    ``skips=False`` the head reads the last horizontal stack instead (as UvA's tutorial 12 does):
+    one 1x1 convolution less per layer.
 
     Args:
         in_channels, levels, likelihood, color_groups, color_convention: as :class:`PixelCNN`; with
@@ -33,6 +35,8 @@ class GatedPixelCNN(AutoregressiveModel):
         input_kernel_size: the window of the first layer (>= 3).
         dilations: one per later layer (default all 1).
         skip_channels: maps of the skip connections and the head (default ``2 * hidden``).
+        skips: sum a skip connection from every layer into the head (True) or feed the head the
+            last layer's horizontal stack (False, cheaper per layer).
         n_classes: number of classes for conditional generation: each gate gets a learned
             class-dependent bias (None: unconditional).
     """
@@ -48,6 +52,7 @@ class GatedPixelCNN(AutoregressiveModel):
         input_kernel_size: int = 7,
         dilations: Sequence[int] | None = None,
         skip_channels: int | None = None,
+        skips: bool = True,
         n_classes: int | None = None,
         likelihood: LikelihoodArg = None,
         color_groups: int | None = None,
@@ -59,16 +64,18 @@ class GatedPixelCNN(AutoregressiveModel):
         dilations = _dilations(dilations, n_layers)
         _input_kernel_size(input_kernel_size)
         skip_channels = 2 * hidden if skip_channels is None else check_positive_int("skip_channels", skip_channels)
+        if not isinstance(skips, bool):
+            raise TypeError(f"skips must be True or False, got {skips!r}")
         groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
         if min(hidden, skip_channels) < groups:
             raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
         self.color_groups, self.color_convention = groups, color_convention
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
-            input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels,
+            input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels, skips=skips,
             n_classes=n_classes, color_groups=groups, color_convention=color_convention,
         )
-        common = dict(skip_channels=skip_channels, n_classes=n_classes, color_groups=groups, color_convention=color_convention)
+        common = dict(skip_channels=skip_channels if skips else 0, n_classes=n_classes, color_groups=groups, color_convention=color_convention)
         self.layers = nn.ModuleList(
             [GatedBlock(in_channels, hidden, input_kernel_size, "A", residual=False, **common)]
             + [GatedBlock(hidden, hidden, kernel_size, "B", dilation=d, **common) for d in dilations]
@@ -77,7 +84,7 @@ class GatedPixelCNN(AutoregressiveModel):
         out_channels = self.likelihood.param_channels(in_channels)
         self.head = nn.Sequential(
             nn.ReLU(),
-            MaskedConv2d(skip_channels, skip_channels, 1, "B", **colour),
+            MaskedConv2d(skip_channels if skips else hidden, skip_channels, 1, "B", **colour),
             nn.ReLU(),
             MaskedConv2d(skip_channels, out_channels, 1, "B", **colour),
         )
@@ -95,5 +102,6 @@ class GatedPixelCNN(AutoregressiveModel):
         skips = 0.0
         for layer in self.layers:
             v, h, skip = layer(v, h, y)
-            skips = skips + skip
-        return self.in_output_order(self.head(skips))
+            if skip is not None:
+                skips = skips + skip
+        return self.in_output_order(self.head(h if skip is None else skips))
