@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CELL_TIMEOUT ?= 600
 
-.PHONY: lab test unit notebooks clean
+.PHONY: lab test unit notebooks test-browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,14 @@ lab: $(STAMP)
 test: unit notebooks
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks
+
+# Every notebook in real JupyterLab (headless Debian Chromium): Run All, no errors, widgets drawn and responding.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser
 
 clean:
 	rm -rf $(VENV) *.egg-info

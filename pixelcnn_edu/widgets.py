@@ -29,6 +29,7 @@ from .likelihoods import DiscretizedLogisticMixture
 from .sampling import SamplingTrace
 
 CHANNEL_NAMES = ("R", "G", "B")
+WIDGET_CLASS = "pixelcnn-widget"  # CSS class on the root view of every widget below
 
 
 def _probability_text(p: float) -> str:
@@ -77,6 +78,7 @@ class SamplingStepper(ipw.VBox):
         if kind not in ("sampled", "scored"):
             raise ValueError(f"kind must be 'sampled' or 'scored', got {kind!r}")
         super().__init__()
+        self.add_class(WIDGET_CLASS)  # lets a browser test find the package's widgets
         self.trace, self.scale, self.kind = trace, scale, kind
         steps = len(trace)
         self._select(index)
@@ -215,6 +217,7 @@ class ReceptiveFieldExplorer(ipw.VBox):
             raise ValueError(f"stack must take one input channel, its first layer takes {stack[0].in_channels}")
         size = check_image_size(image_size)
         super().__init__()
+        self.add_class(WIDGET_CLASS)  # lets a browser test find the package's widgets
         self.stack, self.image_size, self.scale = stack, size, scale
         h, w = size
         n_layers = len(stack)
@@ -276,6 +279,7 @@ class MixtureExplorer(ipw.VBox):
         if isinstance(n_components, bool) or not isinstance(n_components, int) or not 1 <= n_components <= 3:
             raise ValueError(f"n_components must be 1, 2 or 3, got {n_components!r}")
         super().__init__()
+        self.add_class(WIDGET_CLASS)  # lets a browser test find the package's widgets
         self.mixture = DiscretizedLogisticMixture(n_components, levels)
         starts = [-0.4, 0.5, 0.95][:n_components]
         self.means = [ipw.FloatSlider(value=m, min=-1.5, max=1.5, step=0.01, description=f"mean {k + 1}") for k, m in enumerate(starts)]

@@ -119,7 +119,12 @@ def test_notebook_06_figures() -> None:
     fig = viz.plot_score_histograms({"digits": torch.rand(20), "noise": torch.rand(20) + 1}, xlabel="bits/dim")
     assert "median" in fig.axes[0].get_legend().get_texts()[0].get_text()
     source = viz.show_source(scores.auroc)
-    assert source.data.startswith("```python\ndef auroc(") and source.data.endswith("```")
+    header, code = source.data.split("\n\n", 1)
+    first = scores.auroc.__code__.co_firstlineno
+    assert header.startswith(f"`auroc`, from `pixelcnn_edu/scores.py`, lines {first}–")
+    assert code.startswith("```python\ndef auroc(") and code.endswith("```")
+    with pytest.raises(TypeError, match="function, method or class written in Python"):
+        viz.show_source(torch.zeros)
 
 
 def test_ood_inputs_follow_the_digits_dtype_so_a_float64_model_can_score_them() -> None:
