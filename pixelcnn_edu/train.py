@@ -52,6 +52,14 @@ class History:
     def as_dict(self) -> dict[str, list[float]]:
         return asdict(self)
 
+    def summary(self) -> str:
+        """One plain line: epochs, training time, speed and the last test bits/dim."""
+        if not self.seconds:
+            return "no epoch finished yet"
+        line = f"{len(self.seconds)} epochs in {sum(self.seconds):.0f} s ({self.images_per_s[-1]:.0f} images/s)"
+        line += f", train bits/dim {self.train_bpd[-1]:.3f}"
+        return line + ("" if math.isnan(self.test_bpd[-1]) else f", test bits/dim {self.test_bpd[-1]:.3f}")
+
 
 def _labels(model: torch.nn.Module, labels: torch.Tensor) -> torch.Tensor | None:
     return labels if getattr(model, "n_classes", None) is not None else None
@@ -244,6 +252,7 @@ def fit(
         schedule, warmup: the learning rate rises linearly over the first ``warmup`` fraction of
             all ``epochs`` and then stays at ``lr`` ("constant", the default) or decays to 0 along
             a cosine ("cosine"); :mod:`recipe` gives the measurements.
+        progress: show a bar per epoch and, at the end, print one line with ``History.summary()``.
         ema: keep an exponential moving average of the weights with this decay (e.g. 0.999; None:
             off). The test bits/dim are then the average's, the checkpoint holds both, and when
             ``fit`` returns (or is interrupted) ``model`` holds the averaged weights.
@@ -339,6 +348,8 @@ def fit(
         _use_average(model, averaged)
         raise TrainingInterrupted(stop.reason, path, state)
     _use_average(model, averaged)
+    if progress:  # the bars vanish when they close; this line stays, also in a static copy of a notebook
+        print(f"trained: {state.history.summary()}")
     return state.history
 
 

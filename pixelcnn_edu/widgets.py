@@ -161,6 +161,19 @@ class SamplingStepper(ipw.VBox):
             f" · −log₂ p = {bits:.2f} bits · total {total:.2f} bits"
         )
 
+    def frames_figure(self, steps: Sequence[int] | None = None):
+        """A static matplotlib figure of the canvas at ``steps`` (default: 0, a quarter, half,
+        three quarters and all of the steps), for readers of a static copy of the notebook, who
+        see no live widget."""
+        total = len(self.trace)
+        steps = [round(total * k / 4) for k in range(5)] if steps is None else list(steps)
+        if not steps or any(isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= total for t in steps):
+            raise ValueError(f"steps must be a non-empty list of ints in [0, {total}], got {steps!r}")
+        frames = torch.stack([self.trace.frame(t, self.index) for t in steps])
+        label = "" if self.trace.labels is None else f" (class {int(self.trace.labels[self.index])})"
+        return viz.image_grid(frames, nrow=len(steps), labels=[f"step {t}" for t in steps],
+                              title=f"{self.kind.capitalize()} image {self.index + 1}{label} after {', '.join(map(str, steps))} of {total} steps")
+
     def _render(self, t: int) -> None:
         self.image.value = self.frame_png(t)
         self.chart.value = self.chart_png(t)

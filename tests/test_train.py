@@ -44,6 +44,16 @@ def test_short_fit_lowers_the_loss(make_pixelcnn, digit_crops: data.ImageDataset
     assert all(v > 0 for v in history.images_per_s)
 
 
+def test_fit_with_progress_ends_with_one_plain_line(make_pixelcnn, digit_crops: data.ImageDataset, capsys) -> None:
+    test = digit_crops.subset(16)
+    history = train.fit(make_pixelcnn(), digit_crops.subset(32), test, epochs=2, **{**FIT, "progress": True})
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"trained: {history.summary()}"
+    assert printed[-1].startswith("trained: 2 epochs in ") and printed[-1].endswith(f"test bits/dim {history.test_bpd[-1]:.3f}")
+    assert "test bits/dim" not in train.fit(make_pixelcnn(), digit_crops.subset(32), epochs=1, **FIT).summary()
+    assert train.History().summary() == "no epoch finished yet"
+
+
 def test_evaluate_is_bits_per_dim_in_eval_mode(make_pixelcnn, digit_crops: data.ImageDataset) -> None:
     model = make_pixelcnn(norm="batch").train()
     got = train.evaluate(model, digit_crops, batch_size=48)  # uneven last batch

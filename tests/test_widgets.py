@@ -62,6 +62,17 @@ def test_stepper_changes_with_the_slider(stepper: widgets.SamplingStepper) -> No
     assert len(seen) == 2
 
 
+def test_stepper_frames_figure_shows_the_canvas_at_the_asked_steps(stepper: widgets.SamplingStepper, trace: sampling.SamplingTrace) -> None:
+    fig = stepper.frames_figure()
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 4", "step 8", "step 12", "step 16"]
+    assert torch.equal(torch.as_tensor(fig.axes[-1].images[0].get_array()), trace.frame(16, 1)[0])
+    assert fig.get_suptitle() == "Sampled image 2 after 0, 4, 8, 12, 16 of 16 steps"
+    assert len(stepper.frames_figure([0, 16]).axes) == 2
+    for bad in ([], [17], [-1], [True]):
+        with pytest.raises(ValueError, match="steps must be"):
+            stepper.frames_figure(bad)
+
+
 def test_stepper_total_bits_equal_the_log_likelihood(model: models.PixelCNN, trace: sampling.SamplingTrace) -> None:
     x = trace.frame(-1)
     scored = widgets.SamplingStepper(sampling.scoring_trace(model, x), kind="scored")
