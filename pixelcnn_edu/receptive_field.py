@@ -151,6 +151,29 @@ def stack_receptive_fields(
     return torch.stack(fields)
 
 
+def stream_windows(
+    model: nn.Module, image_size: Sequence[int], position: Position, *, n_probes: int = 2, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(2, H, W): the inputs that PixelCNN++'s first layer puts into its ``u`` stream (index 0: a
+    down-shifted window, rows strictly above the pixel) and its ``ul`` stream (1: down-right-shifted,
+    above and to the left) at ``position``, measured by autograd through the model's own layers.
+
+    ``model`` needs the start layers of :class:`models.PixelCNNPlusPlus`.
+    """
+    i, j = position
+    x = model_inputs(model, n_probes, image_size, generator)
+    ones = torch.ones_like(x[:, :1])  # the channel that tells the padding from black pixels
+
+    def u(inp: torch.Tensor) -> torch.Tensor:
+        return model.shift_down(model.u_start(torch.cat([inp, ones], 1)))
+
+    def ul(inp: torch.Tensor) -> torch.Tensor:
+        padded = torch.cat([inp, ones], 1)
+        return model.shift_down_ul(model.ul_start_above(padded)) + model.shift_right(model.ul_start_left(padded))
+
+    return torch.stack([input_gradient(f, x, lambda out: out[:, :, i, j]).sum(0) for f in (u, ul)]).cpu()
+
+
 def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:
     """(C, H, W): |d log_prob[:, c, i, j] / d x| summed over the batch, for target (c, i, j).
 

@@ -196,3 +196,14 @@ def test_n_mix_that_conflicts_with_the_likelihood_is_rejected() -> None:
     assert models.PixelCNNPlusPlus(1, 4, hidden=4, likelihood=Categorical(4)).config()["n_mix"] is None
     rebuilt = models.from_config("pixelcnn++", model.config())
     assert rebuilt.config() == model.config()
+
+
+def test_stream_windows_are_the_down_and_down_right_shifted_windows() -> None:
+    model = plusplus(hidden=4)
+    windows = rf.stream_windows(model, (8, 8), (4, 4), generator=torch.Generator().manual_seed(0)) > 0
+    u = torch.zeros(8, 8, dtype=torch.bool)
+    u[2:4, 3:6] = True  # 2 x 3, strictly above: rows 2-3, columns j-1..j+1
+    ul = torch.zeros(8, 8, dtype=torch.bool)
+    ul[3, 3:6] = True  # the row above (1 x 3) ...
+    ul[4, 3] = True  # ... and the pixel to the left (the 2 x 1 window shifted right)
+    assert torch.equal(windows[0], u) and torch.equal(windows[1], ul)

@@ -305,6 +305,17 @@ def test_plot_distribution_bad_input(probs: torch.Tensor, value: object, error: 
         viz.plot_distribution(probs, value=value)
 
 
+def test_plot_distribution_on_a_log_axis_keeps_rare_levels_visible() -> None:
+    probs = torch.full((256,), 1e-6)
+    probs[0] = 1 - 255e-6
+    ax = viz.plot_distribution(probs, log_scale=True).axes[0]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "probability (log scale)"
+    low, high = ax.get_ylim()
+    assert low <= 1e-6 < probs[0].item() <= high
+    with pytest.raises(TypeError, match="log_scale"):
+        viz.plot_distribution(probs, log_scale="yes")
+
+
 def test_distribution_to_png() -> None:
     plain = viz.distribution_to_png(torch.tensor([0.25, 0.75]))
     marked = viz.distribution_to_png(torch.tensor([0.25, 0.75]), value=1)

@@ -52,11 +52,21 @@ def check_param_channels(answer: Any, n_mix: int = 10, in_channels: int = 3, cou
         return False
     if value == expected:
         return _verdict(True, f"{expected} maps, against {256 * in_channels} for a 256-way softmax per sub-pixel.")
-    if coupled and in_channels == 3 and value == 9 * n_mix:
-        return _verdict(False, f"{value:g} counts weights, means and scales per channel; the weights are shared, "
-                               "and the coupling coefficients (alpha, beta, gamma) need maps too.")
-    return _verdict(False, f"{value:g} is not it. Per component: one weight for the pixel, a mean and a log-scale per "
-                           "channel, and one coefficient per (earlier channel, later channel) pair.")
+    other = DiscretizedLogisticMixture(n_mix, 256, coupled=not coupled).param_channels(in_channels)
+    if value == other and in_channels > 1:
+        kind = "an uncoupled" if coupled else "the coupled"
+        return _verdict(False, f"{value:g} is the count for {kind} mixture. "
+                        + ("The coupled one shares one set of weights between the channels and adds the coupling "
+                           "coefficients, one per (earlier channel, later channel) pair." if coupled else
+                           "Without coupling there are no coefficients, and each channel has weights of its own."))
+    if value == DiscretizedLogisticMixture(n_mix, 256, coupled=coupled).param_channels(1) and in_channels > 1:
+        return _verdict(False, f"{value:g} is the count for one channel; the images have {in_channels}.")
+    if value == 256 * in_channels:
+        return _verdict(False, f"{value:g} is what a 256-way softmax needs; the mixture describes the levels with a few numbers.")
+    if coupled:
+        return _verdict(False, f"{value:g} is not it. Per component: one weight for the pixel, a mean and a log-scale per "
+                               "channel, and one coefficient per (earlier channel, later channel) pair.")
+    return _verdict(False, f"{value:g} is not it. Per channel and component: a weight, a mean and a log-scale.")
 
 
 def check_level_probs(fn: Callable[[float, float, int], Any] | None) -> bool:

@@ -73,13 +73,17 @@ def plot_distribution(
     ax: Axes | None = None,
     value_label: str = "drawn value",
     check_sum: bool = True,
+    log_scale: bool = False,
 ) -> Figure:
     """Bar chart of a distribution over levels: probs (levels,), non-negative, summing to 1.
 
     ``value`` highlights one bar: an int is a level index (0..levels-1), a float is a value
     in [0, 1] on the level grid (as stored in images and sampling traces). ``check_sum=False``
-    also draws probabilities that do not sum to 1 (to show a broken likelihood).
+    also draws probabilities that do not sum to 1 (to show a broken likelihood). ``log_scale``
+    draws the probabilities on a log axis, so that rare levels next to a spike stay visible.
     """
+    if not isinstance(log_scale, bool):
+        raise TypeError(f"log_scale must be True or False, got {log_scale!r}")
     p = _check_probs(probs, check_sum=check_sum)
     levels = p.numel()
     fig, ax = _figure_and_axes(ax, 4.2, 2.7)
@@ -91,14 +95,20 @@ def plot_distribution(
         ax.plot([k], [p[k].item() + 0.05 * top], marker="v", color=HIGHLIGHT_COLOUR, linestyle="none",
                 label=f"{value_label}: {k} (p = {p[k].item():.3g})")
         ax.legend(loc="upper left" if k >= levels / 2 else "upper right", fontsize=8)  # away from the bar
-    ax.set_ylim(0, 1.3 * top)  # head room for the marker and the legend
+    if log_scale:
+        positive = p[p > 0]
+        ax.set_yscale("log")
+        ax.set_ylim(0.5 * positive.min().item() if positive.numel() else 1e-12, 3.0 * top)
+    else:
+        ax.set_ylim(0, 1.3 * top)  # head room for the marker and the legend
     if levels <= 16:
         ax.set_xticks(range(levels))
-        ax.set_yticks(np.linspace(0.0, 1.0, 6))  # no tick above probability 1
+        if not log_scale:
+            ax.set_yticks(np.linspace(0.0, 1.0, 6))  # no tick above probability 1
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("level")
-    ax.set_ylabel("probability")
+    ax.set_ylabel("probability (log scale)" if log_scale else "probability")
     ax.set_title(title if title is not None else f"distribution over {levels} levels")
     return fig
 
