@@ -8,8 +8,9 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
-from pixelcnn_edu import exercises, masks, models, receptive_field
+from pixelcnn_edu import exercises, layers, masks, models, receptive_field
 
 
 def run(check, *args, **kwargs) -> tuple[bool, str]:
@@ -158,77 +159,183 @@ def test_every_check_prints_exactly_one_line():
         assert run(check, answer)[1].count("\n") == 1
 
 
-# --- 02.1 spatial mask -----------------------------------------------------------------------
+# --- 02.1 kernel weights a mask keeps ----------------------------------------------------------
 
 
-def test_spatial_mask_accepts_a_correct_builder():
-    from pixelcnn_edu import masks
-
-    ok, out = run(exercises.check_spatial_mask, masks.spatial_mask)
-    assert ok is True and out.startswith("✅ Correct:")
-    ok, _ = run(exercises.check_spatial_mask, lambda k, t: masks.spatial_mask(k, t).int().tolist())
-    assert ok is True
-
-
-def test_spatial_mask_rejects_mask_b_for_both_types_and_shows_the_difference():
-    from pixelcnn_edu import masks
-
-    ok, out = run(exercises.check_spatial_mask, lambda k, t: masks.spatial_mask(k, "B"))
-    assert ok is False and "my_mask(1, 'A')" in out and "expected:" in out
+def test_kept_weights_is_the_layers_own_mask():
+    layer = layers.MaskedConv2d(4, 8, kernel_size=5, mask_type="B")
+    ok, out = run(exercises.check_kept_weights, int(layer.mask.sum()))
+    assert ok is True and out.startswith("✅ Correct:") and "416" in out
+    assert run(exercises.check_kept_weights, 3 * 5 * 24, in_channels=3, out_channels=5, kernel_size=7, mask_type="A")[0] is True
 
 
 @pytest.mark.parametrize(
-    "fn, hint",
+    "answer, hint",
     [
-        (lambda k, t: torch.ones(k, k), "differs"),
-        (lambda k, t: torch.zeros(k + 1, k + 1), "shape"),
-        (lambda k, t: 1 / 0, "ZeroDivisionError"),
-        ("not a function", "expected a function"),
+        (384, "that is mask A's count"),  # also the number of weights mask B zeroes
+        (13, "that is one kernel"),
+        (800, "counts every weight"),
+        (424, "you added the 8 biases"),
+        (52, "count every (input, output) pair"),
+        (160, "the answer for a 3x3 kernel"),
+        (417, "count the taps of one 5x5 mask B"),
+        (416.5, "whole number"),
+        ("416", "whole number"),
     ],
 )
-def test_spatial_mask_explains_wrong_answers(fn, hint):
-    ok, out = run(exercises.check_spatial_mask, fn)
+def test_kept_weights_explains_typical_slips(answer, hint):
+    ok, out = run(exercises.check_kept_weights, answer)
     assert ok is False and out.startswith("❌ Not yet:") and hint in out
 
 
-def test_spatial_mask_unanswered():
-    ok, out = run(exercises.check_spatial_mask, None)
-    assert ok is False and out.startswith("Not answered yet:")
+def test_kept_weights_for_mask_a_names_mask_b():
+    ok, out = run(exercises.check_kept_weights, 4 * 8 * 13, mask_type="A")
+    assert ok is False and "that is mask B's count" in out
+
+
+def test_kept_weights_unanswered_and_bad_settings():
+    assert run(exercises.check_kept_weights, None)[1].startswith("Not answered yet:")
+    with pytest.raises(ValueError, match="kernel_size"):
+        exercises.check_kept_weights(416, kernel_size=4)
 
 
 # --- 02.2 blind spot size --------------------------------------------------------------------
 
 
 def test_blind_spot_size_is_computed_not_stored():
-    assert run(exercises.check_blind_spot_size, 6)[0] is True  # the depth-4 wedge at (8, 6)
-    assert run(exercises.check_blind_spot_size, 3, n_layers=3, image_size=(9, 9), position=(6, 4))[0] is True
-    ok, out = run(exercises.check_blind_spot_size, 5)
-    assert ok is False and "too few" in out
-    ok, out = run(exercises.check_blind_spot_size, 40)
-    assert ok is False and "too many" in out
-    ok, out = run(exercises.check_blind_spot_size, "six")
-    assert ok is False and "whole number" in out
+    assert run(exercises.check_blind_spot_size, 6, n_layers=4, image_size=(12, 12), position=(8, 6))[0] is True
+    assert run(exercises.check_blind_spot_size, 10, n_layers=6, image_size=(12, 12), position=(8, 6))[0] is True
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (45, "image wide enough"),  # the wedge without the right edge
+        (28, "one pixel too many per row"),  # or the later pixels of the output's own row
+        (10, "too few"),  # the last count printed in the notebook
+        (30, "too many"),
+        ("21", "whole number"),
+    ],
+)
+def test_blind_spot_size_explains_typical_slips(answer, hint):
+    ok, out = run(exercises.check_blind_spot_size, answer)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_blind_spot_size_unanswered():
     assert run(exercises.check_blind_spot_size, None)[1].startswith("Not answered yet:")
 
 
-# --- 02.3 causal normalisations --------------------------------------------------------------
+# --- 02.3 layers that keep a PixelCNN causal -----------------------------------------------------
 
 
-def test_causal_norms():
-    assert run(exercises.check_causal_norms, {"none", "layer"})[0] is True
-    assert run(exercises.check_causal_norms, ["layer", "none"])[0] is True
-    ok, out = run(exercises.check_causal_norms, {"none", "layer", "batch"})
-    assert ok is False and "BatchNorm" in out
-    ok, out = run(exercises.check_causal_norms, {"none"})
-    assert ok is False and "layer" in out
-    ok, out = run(exercises.check_causal_norms, "none")
-    assert ok is False and "set of names" in out
-    assert run(exercises.check_causal_norms, None)[1].startswith("Not answered yet:")
+def test_causal_layers_agree_with_autograd():
+    """The names the check accepts are exactly the candidates with no gradient from the future."""
+    causal = set()
+    for name, layer in exercises.causal_layer_candidates(channels=8).items():
+        stack = nn.Sequential(layers.MaskedConv2d(1, 8, 3, "A"), nn.ReLU(), layer, layers.MaskedConv2d(8, 1, 3, "B")).train()
+        x = torch.rand(2, 1, 7, 7, generator=torch.Generator().manual_seed(0))
+        field = receptive_field.input_gradient(stack, x, lambda out: out[:, :, 3, 3])
+        if not receptive_field.future_leak(field, (3, 3)).any():
+            causal.add(name)
+    assert run(exercises.check_causal_layers, causal)[0] is True
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        ({"dropout", "conv1x1", "instance"}, "instance leaks: InstanceNorm2d"),
+        ({"dropout", "conv1x1", "avgpool"}, "avgpool leaks"),
+        ({"dropout"}, "conv1x1 is causal too"),
+        ({"conv1x1", "group"}, "group leaks"),
+        ({"batch"}, "unknown names"),
+        ("dropout", "set of names"),
+        ([1, 2], "set of names"),
+    ],
+)
+def test_causal_layers_explain_wrong_answers(answer, hint):
+    ok, out = run(exercises.check_causal_layers, answer)
+    assert ok is False and out.startswith("❌ Not yet:") and hint in out
+
+
+def test_causal_layers_accept_any_case_and_container():
+    assert run(exercises.check_causal_layers, ["Dropout", "conv1x1"])[0] is True
+    assert run(exercises.check_causal_layers, None)[1].startswith("Not answered yet:")
+
+
+# --- worked solutions -------------------------------------------------------------------------------
+
+NB02_CHECKS = {1: exercises.check_kept_weights, 2: exercises.check_blind_spot_size, 3: exercises.check_causal_layers}
+
+
+@pytest.mark.parametrize("number", sorted(NB02_CHECKS))
+def test_each_worked_solution_passes_its_check(number):
+    from pixelcnn_edu.exercises.solutions import nb02
+
+    answer = getattr(nb02, f"exercise_{number}")()
+    assert run(NB02_CHECKS[number], answer)[0] is True
+
+
+# The settings of notebooks 03's and 05's exercise cells: the worked solutions answer exactly these.
+NOTEBOOK_CHECKS = {
+    ("03", 1): (exercises.check_color_mask, dict(in_channels=5, out_channels=6, mask_type="B", convention="contiguous")),
+    ("03", 2): (exercises.check_center_inputs, dict(out_index=7, in_channels=5, out_channels=8, mask_type="A", convention="interleaved")),
+    ("03", 3): (exercises.check_output_order, dict(levels=5, convention="interleaved")),
+    ("05", 1): (exercises.check_log_sigmoid_difference, {}),
+    ("05", 2): (exercises.check_param_channels, dict(n_mix=6, in_channels=3, coupled=False)),
+    ("05", 3): (exercises.check_level_probs, {}),
+}
+
+
+@pytest.mark.parametrize("notebook, number", sorted(NOTEBOOK_CHECKS))
+def test_worked_solutions_of_03_and_05_pass_the_notebooks_checks(notebook, number):
+    import importlib
+
+    check, settings = NOTEBOOK_CHECKS[notebook, number]
+    solution = getattr(importlib.import_module(f"pixelcnn_edu.exercises.solutions.nb{notebook}"), f"exercise_{number}")
+    answer = solution if (notebook, number) in {("05", 1), ("05", 3)} else solution()  # those two ask for a function
+    assert run(check, answer, **settings)[0] is True
+    assert f"def exercise_{number}(" in exercises.solution(notebook, number).data
+
+
+def test_the_03_2_check_names_each_slip():
+    check, settings = NOTEBOOK_CHECKS["03", 2]
+    assert "that is mask B" in run(check, {0, 1, 3, 4}, **settings)[1]
+    assert "own colour G" in run(check, {0, 1}, **settings)[1]
+    assert "see the future" in run(check, {2}, **settings)[1]
+    assert "numbered 0..4" in run(check, {9}, **settings)[1]
+    assert "1 of your indices is off" in run(check, {0}, **settings)[1]
+    assert run(check, "0, 3", **settings)[0] is False
+    assert run(check, None, **settings)[1].startswith("Not answered yet:")
+    with pytest.raises(ValueError, match="out_index"):
+        exercises.check_center_inputs(set(), out_index=8, out_channels=8)
+
+
+def test_the_05_2_check_names_each_slip():
+    check, settings = NOTEBOOK_CHECKS["05", 2]
+    assert "count for the coupled mixture" in run(check, 60, **settings)[1]
+    assert "count for one channel" in run(check, 18, **settings)[1]
+    assert "256-way softmax" in run(check, 768, **settings)[1]
+    assert "a weight, a mean and a log-scale" in run(check, 55, **settings)[1]
+
+
+def test_solution_shows_the_source_of_the_worked_solution():
+    shown = exercises.solution("02", 2).data
+    assert "def exercise_2()" in shown and "pixelcnn_edu/exercises/solutions/nb02.py" in shown and "```python" in shown
+
+
+@pytest.mark.parametrize("notebook, number, message", [("01", 1, "no worked solutions for notebook '01'"),
+                                                       ("2", 1, "no worked solutions"),
+                                                       ("02", 4, "has no exercise 4"),
+                                                       ("02", "1", "has no exercise '1'")])
+def test_solution_rejects_unknown_exercises(notebook, number, message):
+    with pytest.raises(ValueError, match=message):
+        exercises.solution(notebook, number)
 
 
 # --- 03.1 colour mask at the kernel centre ---------------------------------------------------
 
-# Seed 004's worked example: 4 input maps -> 7 output maps, interleaved (R G B R / R G B R G B R), mask A.
+# The worked example of Sergei Turukin's blog post "PixelCNN" (2017): 4 input maps -> 7 output maps, interleaved (R G B R / R G B R G B R), mask A.
 SEED_004_MASK_A = [
     [0, 0, 0, 0],
     [1, 0, 0, 1],
@@ -446,7 +553,7 @@ def test_log_sigmoid_difference_check():
     ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b)))
     assert ok is False and "far right tail" in out and "expm1" in out
     ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b) + 1e-12))
-    assert ok is False  # seed 002's shortcut is wrong in the tails too
+    assert ok is False  # the shortcut of the blog post "Autoregressive models - PixelCNN" is wrong in the tails too
     ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: a.sum())
     assert ok is False and "elementwise" in out
     assert run(exercises.check_log_sigmoid_difference, None)[1].startswith("Not answered yet:")

@@ -20,29 +20,34 @@ They live in one module per notebook, named by its number: exercise 03.2 is in `
 * ``nb04``: the Gated PixelCNN;
 * ``nb05``: the discretised logistic mixture;
 * ``nb06``: fast sampling, completion and likelihood as a score;
-* ``_common``: what the checks share (the message prefixes, reading and reporting an answer).
+* ``_common``: what the checks share (the message prefixes, reading and reporting an answer);
+* ``solutions``: worked solutions for teachers, one module per notebook; ``solution("02", 1)``
+  shows one as the package's own source (the notebooks never print them).
 """
 
 from ._common import CORRECT, NOT_YET, UNANSWERED
 from .nb01 import check_nll_to_bits_per_dim, check_number_of_conditionals, check_uniform_bits_per_dim
-from .nb02 import check_blind_spot_size, check_causal_norms, check_spatial_mask
-from .nb03 import check_center_reads, check_color_mask, check_output_order
+from .nb02 import causal_layer_candidates, check_blind_spot_size, check_causal_layers, check_kept_weights
+from .nb03 import check_center_inputs, check_center_reads, check_color_mask, check_output_order
 from .nb04 import check_gate, check_layers_to_reach, check_stack_masks
 from .nb05 import check_level_probs, check_log_sigmoid_difference, check_param_channels
 from .nb06 import check_auroc, check_naive_positions, check_tempered
+from .solutions import solution
 
 __all__ = [
     "CORRECT", "NOT_YET", "UNANSWERED",
     # notebook 01
     "check_number_of_conditionals", "check_uniform_bits_per_dim", "check_nll_to_bits_per_dim",
     # notebook 02
-    "check_spatial_mask", "check_blind_spot_size", "check_causal_norms",
+    "check_kept_weights", "check_blind_spot_size", "check_causal_layers", "causal_layer_candidates",
     # notebook 03
-    "check_color_mask", "check_center_reads", "check_output_order",
+    "check_color_mask", "check_center_reads", "check_center_inputs", "check_output_order",
     # notebook 04
     "check_stack_masks", "check_gate", "check_layers_to_reach",
     # notebook 05
     "check_log_sigmoid_difference", "check_param_channels", "check_level_probs",
     # notebook 06
     "check_naive_positions", "check_tempered", "check_auroc",
+    # worked solutions, for teachers
+    "solution",
 ]

@@ -70,7 +70,7 @@ def check_uniform_bits_per_dim(answer: Any, levels: int = 8) -> bool:
 # (per-image NLL in nats, image shape (C, H, W)) pairs on which a student's conversion is tested
 _NLL_CASES: tuple[tuple[float, tuple[int, int, int]], ...] = (
     (784 * math.log(2), (1, 28, 28)),  # exactly 1 bit per dimension
-    (80.0, (1, 28, 28)),  # a good binarised-MNIST model
+    (80.0, (1, 28, 28)),  # about the published NLL on stochastically binarised MNIST
     (6000.0, (3, 32, 32)),  # a colour image: every channel counts
     (0.0, (1, 4, 4)),  # a perfectly predicted image
 )

@@ -113,6 +113,58 @@ def check_center_reads(answer: Any, color: str = "G", mask_type: str = "A") -> b
                            f"so {color} may read {'it' if len(missing) == 1 else 'them'}.")
 
 
+def check_center_inputs(
+    answer: Any, out_index: int = 7, in_channels: int = 5, out_channels: int = 8, mask_type: str = "A",
+    convention: str = "interleaved",
+) -> bool:
+    """Exercise 03.2: which input maps output map ``out_index`` of a colour-masked layer reads at the
+    centre tap. ``answer`` is a set (or list) of input map indices, ``set()`` for none; the expected
+    set is the open entries of row ``out_index`` of ``masks.channel_mask``."""
+    from ..masks import channel_mask, check_color_convention, check_mask_type, color_of
+
+    check_mask_type(mask_type)
+    check_color_convention(convention)
+    if not 0 <= out_index < out_channels:
+        raise ValueError(f"out_index must be in [0, {out_channels - 1}], got {out_index}")
+
+    def reads(kind: str, how: str) -> set[int]:
+        return set(channel_mask(in_channels, out_channels, kind, 3, how)[out_index].nonzero().flatten().tolist())
+
+    expected = reads(mask_type, convention)
+    in_colors, own = color_of(in_channels, 3, convention), int(color_of(out_channels, 3, convention)[out_index])
+    names = _color_names(in_colors)
+    if answer is None:
+        return _unanswered(f"answer with a set of input map indices (0..{in_channels - 1}), e.g. {{0, 2}}, or set() for none; "
+                           f"colour output map {out_index} and the input maps first.")
+    if isinstance(answer, str) or not isinstance(answer, (set, frozenset, list, tuple)):
+        return _verdict(False, f"expected a set of input map indices such as {{0, 2}}, got {_describe(answer)}.")
+    got = _index_list(list(answer))
+    if got is None or any(not 0 <= i < in_channels for i in got):
+        return _verdict(False, f"the input maps are numbered 0..{in_channels - 1}; got {_describe(answer)}.")
+    got_set = set(got)
+    own_name = _color_names(torch.tensor([own]))
+    if got_set == expected:
+        return _verdict(True, f"output map {out_index} is {own_name}; under mask {mask_type} it reads input maps "
+                              f"{sorted(expected) or 'none'} of the input colours {names}.")
+    other_convention = "contiguous" if convention == "interleaved" else "interleaved"
+    if got_set == reads(mask_type, other_convention):
+        return _verdict(False, f"that is the answer with {other_convention} colours; here the {convention} convention "
+                               f"colours the input maps {names}.")
+    other_type = "B" if mask_type == "A" else "A"
+    if got_set == reads(other_type, convention):
+        return _verdict(False, f"that is mask {other_type}: mask {mask_type} "
+                               + ("hides the maps of the map's own colour." if mask_type == "A" else "also opens the maps of its own colour."))
+    later = sorted(i for i in got_set if int(in_colors[i]) > own)
+    if later:
+        return _verdict(False, f"input maps {later} are coloured after {own_name} (input colours {names}): reading them would see the future.")
+    same = sorted(i for i in got_set if int(in_colors[i]) == own)
+    if same and mask_type == "A":
+        return _verdict(False, f"input maps {same} have the map's own colour {own_name} (input colours {names}): mask A hides them.")
+    wrong = len(got_set ^ expected)
+    return _verdict(False, f"output map {out_index} is {own_name}, and the input maps are coloured {names}; "
+                           f"{wrong} of your indices {'is' if wrong == 1 else 'are'} off.")
+
+
 def _index_list(answer: Any) -> list[int] | None:
     """``answer`` (list, tuple, tensor or array of whole numbers) as a list of ints, else None."""
     values = answer.tolist() if hasattr(answer, "tolist") else answer

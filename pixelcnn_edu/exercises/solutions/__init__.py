@@ -1,0 +1,27 @@
+"""Worked solutions to the notebooks' exercises, for teachers; the notebooks never print them.
+
+One module per notebook (``nb02`` for notebook 02), one function per exercise (``exercise_1()``, ...)
+that returns the answer its check accepts, with the reasoning in its docstring.
+``exercises.solution("02", 1)`` shows one of them in a notebook, as the package's own source.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+NOTEBOOKS = ("02", "03", "05")  # the notebooks that have a module of worked solutions here
+
+
+def solution(notebook: str, number: int) -> Any:
+    """The worked solution of exercise ``number`` of ``notebook`` (e.g. ``"02"``, 1), shown as its
+    source (``viz.show_source``): the answer and, in the docstring, how to reach it."""
+    from ...viz import show_source
+
+    if notebook not in NOTEBOOKS:
+        raise ValueError(f"no worked solutions for notebook {notebook!r}; notebooks with solutions: {list(NOTEBOOKS)}")
+    module = importlib.import_module(f"{__name__}.nb{notebook}")
+    numbers = sorted(int(name.split("_")[1]) for name in vars(module) if name.startswith("exercise_"))
+    if isinstance(number, bool) or not isinstance(number, int) or number not in numbers:
+        raise ValueError(f"notebook {notebook} has no exercise {number!r}; its exercises are {numbers}")
+    return show_source(getattr(module, f"exercise_{number}"))
