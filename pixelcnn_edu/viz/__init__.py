@@ -20,6 +20,7 @@ lives in one module per topic:
 * ``color``: colour connectivity (R -> G -> B), the centre 3x3 picture, channel receptive fields;
 * ``curves``: distributions over levels, probability maps, training history, the discretised
   logistic, line plots, conditional tables, score histograms;
+* ``gated_diagram``: ``plot_gated_block``, one Gated PixelCNN layer as boxes and arrows;
 * ``source``: ``show_source``, the package's own code in a notebook;
 * ``_common``: what they share: colours, ``CourseFigure``, ``figure_to_png``, input checks.
 """
@@ -74,6 +75,7 @@ from .fields import (
     plot_stack_fields,
     receptive_field_to_png,
 )
+from .gated_diagram import plot_gated_block
 from .images import image_grid, image_to_png, plot_image_rows, save_image_grid, tile_images
 from .mask_plots import plot_mask, plot_masks
 from .source import show_source
@@ -95,6 +97,8 @@ __all__ = [
     # curves
     "BIN_COLOURS", "EDGE_COLOUR", "distribution_to_png", "plot_conditional_map", "plot_curves",
     "plot_discretized_logistic", "plot_distribution", "plot_history", "plot_probability_map", "plot_score_histograms",
+    # gated_diagram
+    "plot_gated_block",
     # source
     "show_source",
 ]
