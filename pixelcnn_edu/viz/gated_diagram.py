@@ -132,7 +132,8 @@ def plot_gated_block(
     box("h_in", _H_X, 12.2, f"h: horizontal stack in ({ins})", _PLAIN, height=0.7)
     # stack convolutions
     box("vertical_conv", _V_X, 10.6, f"vertical conv V ({v_rows}×{v_cols} taps)\n{v_reads}\n→ {p2} maps{dil}", _VERTICAL, height=1.25)
-    box("horizontal_conv", _H_X, 10.6, f"horizontal conv H ({h_rows}×{h_cols} taps)\n{h_reads}\n→ {p2} maps{dil}", _HORIZONTAL, height=1.25)
+    box("horizontal_conv", _H_X, 10.6, f"horizontal conv H ({h_rows}×{h_cols} taps)\n{h_reads}\n→ {p2} maps{dil}",
+        _HORIZONTAL, height=1.25)
     arrow([(_V_X, 11.85), (_V_X, 11.23)])
     arrow([(_H_X, 11.85), (_H_X, 11.23)])
 
@@ -194,7 +195,7 @@ def plot_gated_block(
         arrow([(_H_X, res_y - 0.22), (_H_X, 1.43)])
     else:
         arrow([(_H_X, out_y - 0.3), (_H_X, 1.43)])
-    h_text = "h + out(g)" if block.residual else "out(g) (no residual: first layer)"
+    h_text = "h + out(g)" if block.residual else "out(g) (no residual" + (": first layer)" if kind == "A" else ")")
     box("h_out", _H_X, 1.0, f"h': horizontal stack out ({p1} maps)\n= {h_text}", _PLAIN, width=3.4, height=0.85)
 
     if title is None:
