@@ -22,7 +22,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
 # Every notebook in real JupyterLab (headless Debian Chromium): Run All, no errors, widgets drawn and responding.
 test-browser: $(STAMP)

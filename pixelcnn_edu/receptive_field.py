@@ -158,20 +158,14 @@ def stream_windows(
     down-shifted window, rows strictly above the pixel) and its ``ul`` stream (1: down-right-shifted,
     above and to the left) at ``position``, measured by autograd through the model's own layers.
 
-    ``model`` needs the start layers of :class:`models.PixelCNNPlusPlus`.
+    ``model`` needs the ``start_streams`` of :class:`models.PixelCNNPlusPlus`.
     """
     i, j = position
     x = model_inputs(model, n_probes, image_size, generator)
-    ones = torch.ones_like(x[:, :1])  # the channel that tells the padding from black pixels
-
-    def u(inp: torch.Tensor) -> torch.Tensor:
-        return model.shift_down(model.u_start(torch.cat([inp, ones], 1)))
-
-    def ul(inp: torch.Tensor) -> torch.Tensor:
-        padded = torch.cat([inp, ones], 1)
-        return model.shift_down_ul(model.ul_start_above(padded)) + model.shift_right(model.ul_start_left(padded))
-
-    return torch.stack([input_gradient(f, x, lambda out: out[:, :, i, j]).sum(0) for f in (u, ul)]).cpu()
+    return torch.stack([
+        input_gradient(lambda inp: model.start_streams(inp)[stream], x, lambda out: out[:, :, i, j]).sum(0)
+        for stream in (0, 1)
+    ]).cpu()
 
 
 def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:

@@ -46,7 +46,8 @@ def check_param_channels(answer: Any, n_mix: int = 10, in_channels: int = 3, cou
     """Exercise 05.2: how many output maps a mixture of ``n_mix`` logistics needs per pixel."""
     from ..likelihoods import DiscretizedLogisticMixture
 
-    expected = DiscretizedLogisticMixture(n_mix, 256, coupled=coupled).param_channels(in_channels)
+    mixture = DiscretizedLogisticMixture(n_mix, 256, coupled=coupled)
+    expected = mixture.param_channels(in_channels)
     value = _number(answer, f"count the output maps for {in_channels} channel(s) and {n_mix} components.", "a whole number")
     if value is None:
         return False
@@ -59,7 +60,7 @@ def check_param_channels(answer: Any, n_mix: int = 10, in_channels: int = 3, cou
                         + ("The coupled one shares one set of weights between the channels and adds the coupling "
                            "coefficients, one per (earlier channel, later channel) pair." if coupled else
                            "Without coupling there are no coefficients, and each channel has weights of its own."))
-    if value == DiscretizedLogisticMixture(n_mix, 256, coupled=coupled).param_channels(1) and in_channels > 1:
+    if value == mixture.param_channels(1) and in_channels > 1:
         return _verdict(False, f"{value:g} is the count for one channel; the images have {in_channels}.")
     if value == 256 * in_channels:
         return _verdict(False, f"{value:g} is what a 256-way softmax needs; the mixture describes the levels with a few numbers.")

@@ -111,11 +111,18 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         if size[0] % 4 or size[1] % 4:
             raise ValueError(f"PixelCNNPlusPlus halves the image twice: H and W must be divisible by 4, got {size}")
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def start_streams(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first layer: images (B, C, H, W) -> the ``u`` stream (down-shifted: rows strictly
+        above each pixel) and the ``ul`` stream (down-right-shifted: above, and left in the row),
+        each (B, hidden, H, W)."""
         b, _, height, width = x.shape
         x = torch.cat([x, torch.ones(b, 1, height, width, device=x.device, dtype=x.dtype)], dim=1)
         u = self.shift_down(self.u_start(x))  # strictly above
         ul = self.shift_down_ul(self.ul_start_above(x)) + self.shift_right(self.ul_start_left(x))  # above, and left in the row
+        return u, ul
+
+    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        u, ul = self.start_streams(x)
         us, uls = [u], [ul]
         for stage in range(3):  # down pass: full, half, quarter size
             for u_block, ul_block in zip(self.down_u[stage], self.down_ul[stage]):

@@ -113,7 +113,7 @@ def run_all(page: Any) -> dict:
     return state
 
 
-def wait_for_change(page: Any, widget: Any, before: dict, timeout: float = 60.0) -> dict:
+def wait_for_change(widget: Any, before: dict, timeout: float = 60.0) -> dict:
     """The widget's fingerprint once both parts differ from ``before``, or the last one seen."""
     deadline = time.monotonic() + timeout
     now = before
@@ -134,7 +134,7 @@ def move_first_slider(page: Any, widget: Any) -> tuple[dict, dict]:
         handle.focus()
         for _ in range(3):
             page.keyboard.press(key)
-        now = wait_for_change(page, widget, before)
+        now = wait_for_change(widget, before)
         if now["readout"] != before["readout"]:
             break
     return before, now
