@@ -148,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--n-mix", type=_positive, default=None, help="logistic components per sub-pixel (with --likelihood logistic; default: 10)")
     t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
+    t.add_argument("--no-residual", action="store_true", help="PixelCNN blocks without their identity path (the ablation of residual connections)")
     t.add_argument("--color-groups", type=_positive, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
     t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
     t.add_argument("--epochs", type=_positive, default=None, help="(default: the profile's)")
@@ -226,6 +227,8 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         raise ValueError(f"--dropout is a pixelcnn++ option; --model {args.model} has none")
     if args.norm != "none" and args.model != "pixelcnn":
         raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
+    if args.no_residual and args.model != "pixelcnn":
+        raise ValueError(f"--no-residual is a PixelCNN option; --model {args.model} has none")
     if args.model == "pixelcnn++":
         return models.PixelCNNPlusPlus(
             dataset.in_channels, levels, hidden=_or(args.hidden, profile.pp_hidden),
@@ -241,7 +244,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
     )
     if args.model == "pixelcnn":
-        return models.PixelCNN(norm=args.norm, **shared)
+        return models.PixelCNN(norm=args.norm, residual=not args.no_residual, **shared)
     if args.model == "gated":
         return models.GatedPixelCNN(**shared)
     if args.model == "made":

@@ -22,9 +22,10 @@ from .checks import check_levels, check_positive_int
 
 EMBEDDED = "mnist-embedded"
 COLORED = "colored-mnist"
-TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10", "celeba": "CelebA"}
 DATASETS = (EMBEDDED, COLORED, *TORCHVISION_DATASETS)
-COLOR_DATASETS = (COLORED, "cifar10")  # three channels per pixel
+COLOR_DATASETS = (COLORED, "cifar10", "celeba")  # three channels per pixel
+CELEBA_SIZE = 32  # CelebA's faces, centre-cropped to 140 x 140 and shrunk to 32 x 32
 
 
 class DatasetUnavailable(RuntimeError):
@@ -132,7 +133,9 @@ def _torchvision_split(name: str, split: str, root: str | Path, download: bool) 
         raise DatasetUnavailable(f"{name}: torchvision cannot be imported ({err})") from err
     cls = getattr(tvd, TORCHVISION_DATASETS[name])
     try:
-        if name == "cifar10":
+        if name == "celeba":
+            images, labels = _celeba_images(cls(str(root), split="train" if split == "train" else "test", download=download))
+        elif name == "cifar10":
             ds = cls(str(root), train=split == "train", download=download)
             images = torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # (N, 3, 32, 32) uint8
             labels = torch.tensor(ds.targets)
@@ -143,6 +146,20 @@ def _torchvision_split(name: str, split: str, root: str | Path, download: bool) 
         where = "could not be downloaded" if download else "is not on disk (download=False)"
         raise DatasetUnavailable(f"{name} {where} into {Path(root).resolve()}: {err}") from err
     return images.float() / 255.0, labels.long()
+
+
+def _celeba_images(ds) -> tuple[torch.Tensor, torch.Tensor]:
+    """CelebA's 178 x 218 photos as (N, 3, 32, 32) uint8 faces (centre crop, then a bilinear
+    shrink); the labels are all 0 (CelebA has attributes, not classes)."""
+    from PIL import Image
+
+    faces = []
+    for index in range(len(ds)):
+        photo = ds[index][0]  # a PIL image
+        left, top = (photo.width - 140) // 2, (photo.height - 140) // 2
+        face = photo.crop((left, top, left + 140, top + 140)).resize((CELEBA_SIZE, CELEBA_SIZE), Image.BILINEAR)
+        faces.append(torch.from_numpy(np.asarray(face, dtype=np.uint8).copy()).permute(2, 0, 1))
+    return torch.stack(faces), torch.zeros(len(faces), dtype=torch.long)
 
 
 def load_dataset(
@@ -158,14 +175,15 @@ def load_dataset(
 
     Args:
         name: "mnist-embedded" (offline, default), "colored-mnist" (the embedded digits in random
-            colours, seeded, offline), "mnist", "fashion-mnist" or "cifar10".
+            colours, seeded, offline), "mnist", "fashion-mnist", "cifar10" or "celeba" (faces at
+            32 x 32, for the ablation studies).
         split: "train" or "test".
         levels: values per sub-pixel; 2 binarises at 0.5.
         root: folder for torchvision downloads.
         download: let torchvision download when the files are missing.
         fallback: if a torchvision dataset cannot be had, warn and return the embedded
             MNIST digits instead of raising :class:`DatasetUnavailable`: grey digits for MNIST and
-            FashionMNIST, coloured digits ("colored-mnist", 28x28) for CIFAR-10.
+            FashionMNIST, coloured digits ("colored-mnist", 28x28) for CIFAR-10 and CelebA.
     """
     check_levels(levels)
     if name not in DATASETS:
@@ -179,7 +197,7 @@ def load_dataset(
             if not fallback:
                 raise
             # Fall back to offline digits of the same kind: grey for MNIST-like sets, colour for CIFAR-10.
-            name = COLORED if name == "cifar10" else EMBEDDED
+            name = COLORED if name in COLOR_DATASETS else EMBEDDED
             warnings.warn(f"{err}. Falling back to the embedded MNIST digits ({name}).", stacklevel=2)
     if name in (EMBEDDED, COLORED):
         images, labels = embedded_split(split)

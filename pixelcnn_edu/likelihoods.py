@@ -374,7 +374,8 @@ def naive_log_bin_mass(
     level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor, levels: int, eps: float = 1e-12
 ) -> torch.Tensor:
     """The textbook shortcut, kept only to show what goes wrong (notebook 05): log(P + eps) with P a
-    difference of two sigmoids computed as probabilities (as in seed 002), edge bins included.
+    difference of two sigmoids computed as probabilities (as in the blog post "Autoregressive
+    models - PixelCNN"), edge bins included.
 
     Where P is smaller than about 1e-7 in float32 (1e-16 in float64) the difference rounds to 0 and
     the result sticks at log(eps): the value is wrong and the gradient is lost. Use

@@ -82,6 +82,11 @@ PIXELCNN_CONFIGS: list[dict[str, Any]] = [
     dict(n_layers=4, dilations=[1, 2, 1, 3], in_channels=3, hidden=24),
     dict(n_layers=1, input_kernel_size=5, kernel_size=1),
     dict(in_channels=3, levels=8, hidden=30, color_convention="interleaved", norm="layer", dilations=[2, 1]),
+    # without the identity path of the blocks (the residual ablation): as causal, no past missed
+    dict(residual=False),
+    dict(residual=False, kernel_size=5, input_kernel_size=3, norm="layer"),
+    dict(residual=False, in_channels=3, levels=4, hidden=24, n_layers=3, dilations=[1, 2, 1]),
+    dict(residual=False, in_channels=3, levels=4, hidden=24, color_groups=1),
 ]
 
 

@@ -130,6 +130,17 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert "--conditional works with --model pixelcnn, gated or pixelcnn++" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--norm is a PixelCNN option" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "gated", "--no-residual", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
+    assert "--no-residual is a PixelCNN option" in capsys.readouterr().err
+
+
+def test_train_without_residual_connections(tmp_path):
+    path = tmp_path / "plain.pt"
+    code = cli.main(["train", "--model", "pixelcnn", "--no-residual", "--hidden", "8", "--n-layers", "1", "--epochs", "1",
+                     "--train-limit", "32", "--batch-size", "32", "--out", str(path), "--no-progress"])
+    assert code == 0
+    model, state = train.load_model(path)
+    assert model.config()["residual"] is False and "--no-residual" in state["command"]
 
 
 def test_train_with_the_logistic_mixture(tmp_path, capsys):

@@ -42,6 +42,7 @@ CASES: dict[str, tuple[type, dict[str, Any], tuple[int, int], float]] = {
     "pixelcnn-rgb-independent": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=8, n_layers=1, input_kernel_size=3, color_groups=1), (4, 5), 0.3),
     "pixelcnn-layer-norm": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=12, n_layers=2, input_kernel_size=3, norm="layer"), (4, 5), 0.3),
     "pixelcnn-batch-norm-eval": (models.PixelCNN, dict(in_channels=1, levels=2, hidden=8, n_layers=2, input_kernel_size=3, norm="batch"), (5, 5), 0.3),
+    "pixelcnn-no-residual-rgb": (models.PixelCNN, dict(in_channels=3, levels=4, hidden=12, n_layers=2, input_kernel_size=3, residual=False), (4, 5), 0.3),
     "pixelcnn-conditional": (models.PixelCNN, dict(in_channels=1, levels=2, hidden=8, n_layers=2, input_kernel_size=3, n_classes=3), (5, 5), 0.3),
     "pixelcnn-mixture-coupled": (models.PixelCNN, dict(in_channels=3, levels=8, hidden=8, n_layers=1, input_kernel_size=3, likelihood=mixture()), (4, 4), 0.3),
     "pixelcnn-mixture-uncoupled": (models.PixelCNN, dict(in_channels=3, levels=8, hidden=12, n_layers=1, input_kernel_size=3, likelihood=mixture(coupled=False)), (4, 4), 0.3),

@@ -65,7 +65,25 @@ def test_config_records_every_pixelcnn_argument() -> None:
                             dilations=(1, 2, 3), norm="batch", color_convention="interleaved", n_classes=10)
     assert model.config() == dict(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
                                   dilations=[1, 2, 3], norm="batch", color_groups=3, color_convention="interleaved",
-                                  n_classes=10, likelihood={"name": "categorical", "levels": 4})
+                                  n_classes=10, residual=True, likelihood={"name": "categorical", "levels": 4})
+
+
+def test_residual_false_drops_only_the_identity_path() -> None:
+    """Same weights, so the only difference between the two models is the "+ x" of every block."""
+    torch.manual_seed(0)
+    with_identity = models.PixelCNN(levels=4, hidden=8, n_layers=2)
+    without = models.PixelCNN(levels=4, hidden=8, n_layers=2, residual=False)
+    assert without.config()["residual"] is False
+    without.load_state_dict(with_identity.state_dict())
+    x = torch.randint(4, (2, 1, 6, 6)).float() / 3
+    features = with_identity.input_conv(x)
+    block = with_identity.blocks[0]
+    assert torch.allclose(without.blocks[0](features), block(features) - features, atol=1e-6)
+    assert not torch.allclose(without.log_prob(x), with_identity.log_prob(x))
+    rebuilt = models.from_config("pixelcnn", without.config())
+    assert rebuilt.blocks[0].residual is False
+    with pytest.raises(TypeError, match="residual must be True or False"):
+        models.PixelCNN(levels=4, hidden=8, residual="no")
 
 
 def test_likelihood_may_be_given_as_object_or_config() -> None:

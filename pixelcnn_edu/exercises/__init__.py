@@ -16,6 +16,7 @@ They live in one module per notebook, named by its number: exercise 03.2 is in `
 
 * ``nb01``: autoregressive factorisation;
 * ``nb02``: masked convolutions;
+* ``nb02b``: the ablation studies (reading a table of seeds);
 * ``nb03``: colour masks;
 * ``nb04``: the Gated PixelCNN;
 * ``nb05``: the discretised logistic mixture;
@@ -28,6 +29,7 @@ They live in one module per notebook, named by its number: exercise 03.2 is in `
 from ._common import CORRECT, NOT_YET, UNANSWERED
 from .nb01 import check_nll_to_bits_per_dim, check_number_of_conditionals, check_uniform_bits_per_dim
 from .nb02 import causal_layer_candidates, check_blind_spot_size, check_causal_layers, check_kept_weights
+from .nb02b import check_study_reading
 from .nb03 import check_center_inputs, check_center_reads, check_color_mask, check_output_order
 from .nb04 import check_gate, check_layers_to_reach, check_stack_masks
 from .nb05 import check_level_probs, check_log_sigmoid_difference, check_param_channels
@@ -40,6 +42,8 @@ __all__ = [
     "check_number_of_conditionals", "check_uniform_bits_per_dim", "check_nll_to_bits_per_dim",
     # notebook 02
     "check_kept_weights", "check_blind_spot_size", "check_causal_layers", "causal_layer_candidates",
+    # notebook 02b
+    "check_study_reading",
     # notebook 03
     "check_color_mask", "check_center_reads", "check_center_inputs", "check_output_order",
     # notebook 04

@@ -196,7 +196,9 @@ class ResidualBlock(nn.Module):
 
     Each convolution is preceded by normalisation and ReLU. ``channels`` is 2h. All three
     convolutions are masked (mask B) so that colour groups are respected. With ``n_classes``, a
-    class bias is added after the k x k convolution. (B, channels, H, W) -> (B, channels, H, W).
+    class bias is added after the k x k convolution. ``residual=False`` drops the "plus input"
+    (the identity path), leaving a plain stack of three convolutions, for the ablation of the
+    residual connection. (B, channels, H, W) -> (B, channels, H, W).
     """
 
     def __init__(
@@ -208,8 +210,11 @@ class ResidualBlock(nn.Module):
         color_groups: int = 1,
         color_convention: ColorConvention = "contiguous",
         n_classes: int | None = None,
+        residual: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(residual, bool):
+            raise TypeError(f"residual must be True or False, got {residual!r}")
         if channels < 2 or channels % 2:
             raise ValueError(f"channels must be an even number >= 2 (it is 2h), got {channels}")
         half = channels // 2
@@ -226,6 +231,7 @@ class ResidualBlock(nn.Module):
             MaskedConv2d(half, channels, 1, "B", **colour),
         )
         self.class_bias = ClassBias(n_classes, half)
+        self.residual = residual
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         out = x
@@ -233,4 +239,4 @@ class ResidualBlock(nn.Module):
             out = layer(out)
             if index == 5:  # after the k x k convolution
                 out = self.class_bias(out, y)
-        return x + out
+        return x + out if self.residual else out

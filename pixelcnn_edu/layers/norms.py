@@ -57,8 +57,8 @@ def make_norm(
     """Build the normalisation layer named by ``norm``.
 
     "none": identity.  "layer": per-pixel LayerNorm over channels, per colour group (causal).
-    "batch": BatchNorm2d, as in seed 001. In training mode its batch statistics mix all
-    positions, so outputs depend (weakly) on future pixels; in eval mode it is causal.
+    "batch": BatchNorm2d, as in the PyTorch tutorial the course started from. In training mode its
+    batch statistics mix all positions, so outputs depend (weakly) on future pixels; in eval mode it is causal.
     """
     if norm == "none":
         return nn.Identity()

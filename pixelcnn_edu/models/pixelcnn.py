@@ -14,7 +14,8 @@ from .base import AutoregressiveModel, LikelihoodArg, _color_groups, _dilations,
 
 
 class PixelCNN(AutoregressiveModel):
-    """The residual PixelCNN of van den Oord et al. (2016), as in seeds 000 and 001.
+    """The residual PixelCNN of van den Oord et al. (2016), as in Hoang Pham's lab report and the
+    PyTorch tutorial the course started from.
 
     7x7 mask-A convolution -> ``n_layers`` residual blocks (1x1 -> k x k mask B -> 1x1,
     ``hidden`` -> ``hidden // 2`` -> ``hidden``) -> ReLU, 1x1, ReLU, 1x1 output head.
@@ -22,12 +23,12 @@ class PixelCNN(AutoregressiveModel):
     Args:
         in_channels: image channels C.
         levels: values per sub-pixel (2 for binary images, 256 for 8-bit).
-        hidden: feature maps between blocks (2h in seed 001's notation).
+        hidden: feature maps between blocks (2h in the tutorial's notation).
         n_layers: number of residual blocks.
         kernel_size: odd kernel size of the mask-B convolution inside each block.
         input_kernel_size: odd kernel size (>= 3) of the first, mask-A convolution.
         dilations: one dilation per block (e.g. (1, 2, 1, 3, 1, 2, 1)); default all 1.
-        norm: "none", "layer" (per pixel and colour group, causal) or "batch" (seed 001; leaks in
+        norm: "none", "layer" (per pixel and colour group, causal) or "batch" (the tutorial's; leaks in
             training mode).
         likelihood: output distribution; default ``Categorical(levels)``.
         color_groups: how the channels of one pixel depend on each other. ``None`` (default) means
@@ -37,6 +38,9 @@ class PixelCNN(AutoregressiveModel):
             or "interleaved" (``channel % 3``). The masks and the output head use the same one.
         n_classes: number of classes for class-conditional generation (None: unconditional); a
             learned class bias is added after the input convolution and inside every block.
+        residual: keep each block's identity path (default). ``False`` drops it (the lab report's
+            "no skip" ablation): the blocks become a plain stack of masked convolutions, as causal
+            as before, but harder to train when deep.
     """
 
     def __init__(
@@ -54,8 +58,11 @@ class PixelCNN(AutoregressiveModel):
         color_groups: int | None = None,
         color_convention: ColorConvention = "contiguous",
         n_classes: int | None = None,
+        residual: bool = True,
     ) -> None:
         super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
+        if not isinstance(residual, bool):
+            raise TypeError(f"residual must be True or False, got {residual!r}")
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
@@ -72,14 +79,15 @@ class PixelCNN(AutoregressiveModel):
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
             input_kernel_size=input_kernel_size, dilations=dilations, norm=norm, color_groups=groups,
-            color_convention=color_convention, n_classes=n_classes,
+            color_convention=color_convention, n_classes=n_classes, residual=residual,
         )
         colour = dict(color_groups=groups, color_convention=color_convention)
         out_channels = self.likelihood.param_channels(in_channels)
         self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A", **colour)
         self.input_bias = ClassBias(n_classes, hidden)
         self.blocks = nn.ModuleList(
-            ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, n_classes=n_classes, **colour) for d in dilations
+            ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, n_classes=n_classes, residual=residual, **colour)
+            for d in dilations
         )
         self.head = nn.Sequential(
             make_norm(norm, hidden, **colour),

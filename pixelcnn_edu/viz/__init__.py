@@ -21,6 +21,7 @@ lives in one module per topic:
 * ``curves``: distributions over levels, probability maps, training history, the discretised
   logistic, line plots, conditional tables, score histograms;
 * ``gated_diagram``: ``plot_gated_block``, one Gated PixelCNN layer as boxes and arrows;
+* ``unet_diagram``: ``plot_unet``, PixelCNN++'s streams through its U-Net;
 * ``source``: ``show_source``, the package's own code in a notebook;
 * ``_common``: what they share: colours, ``CourseFigure``, ``figure_to_png``, input checks.
 """
@@ -79,6 +80,7 @@ from .gated_diagram import plot_gated_block
 from .images import image_grid, image_to_png, plot_image_rows, save_image_grid, tile_images
 from .mask_plots import plot_mask, plot_masks
 from .source import show_source
+from .unet_diagram import plot_unet
 
 __all__ = [
     # _common
@@ -99,6 +101,8 @@ __all__ = [
     "plot_discretized_logistic", "plot_distribution", "plot_history", "plot_probability_map", "plot_score_histograms",
     # gated_diagram
     "plot_gated_block",
+    # unet_diagram
+    "plot_unet",
     # source
     "show_source",
 ]

@@ -13,6 +13,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
 BAR_COLOUR = "#4477AA"
@@ -106,6 +107,27 @@ def _cell_grid(ax: Axes, h: int, w: int) -> None:
     ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
     ax.grid(which="minor", color="#999999", linewidth=0.6)
     ax.tick_params(which="minor", length=0)
+
+
+# ----------------------------------------------------------------------------- diagram helpers
+
+DIAGRAM_EDGE = "#444444"
+
+
+def _box(ax: Axes, gid: str, x: float, y: float, text: str, colour: str, width: float, height: float,
+         fontsize: float = 8.5) -> None:
+    """A rounded box centred at (x, y) with ``text``; the text artist carries ``gid`` for tests."""
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                facecolor=colour, edgecolor=DIAGRAM_EDGE, linewidth=1.0))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, gid=gid)
+
+
+def _arrow(ax: Axes, points: Sequence[tuple[float, float]]) -> None:
+    """A line through ``points`` with an arrow head on its last segment."""
+    xs, ys = zip(*points)
+    ax.plot(xs[:-1], ys[:-1], color=DIAGRAM_EDGE, linewidth=1.0)
+    ax.annotate("", xy=points[-1], xytext=points[-2],
+                arrowprops=dict(arrowstyle="-|>", color=DIAGRAM_EDGE, linewidth=1.0, shrinkA=0, shrinkB=0))
 
 
 # ----------------------------------------------------------------------------- PNG helpers

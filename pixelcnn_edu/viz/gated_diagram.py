@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from ..layers import GatedBlock
-from ._common import _figure_and_axes
+from ._common import DIAGRAM_EDGE, _arrow, _box, _figure_and_axes
 
 # gid -> what the box is; the boxes of a block without a class bias, residual or skip are left out.
 BOX_IDS: dict[str, str] = {
@@ -45,7 +45,6 @@ BOX_IDS: dict[str, str] = {
 }
 
 _VERTICAL, _HORIZONTAL, _POINTWISE, _CLASS, _PLAIN = "#DCE8F5", "#FBE3D6", "#E6E6E6", "#F4D6E4", "#FFFFFF"
-_EDGE = "#444444"
 _V_X, _H_X, _MID_X, _BIAS_V_X, _BIAS_H_X, _RES_X = 2.9, 8.7, 5.8, 0.95, 10.4, 11.8
 _W, _H = 3.5, 1.05  # box width and height (data units)
 
@@ -102,21 +101,15 @@ def plot_gated_block(
     ax.set_axis_off()
 
     def box(gid: str, x: float, y: float, text: str, colour: str, width: float = _W, height: float = _H) -> None:
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.02,rounding_size=0.15",
-                                    facecolor=colour, edgecolor=_EDGE, linewidth=1.0))
-        ax.text(x, y, text, ha="center", va="center", fontsize=8.5, gid=gid)
+        _box(ax, gid, x, y, text, colour, width, height)
 
     def node(gid: str, x: float, y: float) -> None:
         ax.add_patch(FancyBboxPatch((x - 0.22, y - 0.22), 0.44, 0.44, boxstyle="circle,pad=0",
-                                    facecolor=_PLAIN, edgecolor=_EDGE, linewidth=1.0))
+                                    facecolor=_PLAIN, edgecolor=DIAGRAM_EDGE, linewidth=1.0))
         ax.text(x, y, "+", ha="center", va="center", fontsize=11, gid=gid)
 
     def arrow(points: Sequence[tuple[float, float]]) -> None:
-        """A line through ``points`` with an arrow head on its last segment."""
-        xs, ys = zip(*points)
-        ax.plot(xs[:-1], ys[:-1], color=_EDGE, linewidth=1.0)
-        ax.annotate("", xy=points[-1], xytext=points[-2],
-                    arrowprops=dict(arrowstyle="-|>", color=_EDGE, linewidth=1.0, shrinkA=0, shrinkB=0))
+        _arrow(ax, points)
 
     dil = "" if dilation == 1 else f", dilation {dilation}"
     v_rows, v_cols = vertical.weight.shape[2:]
@@ -151,8 +144,8 @@ def plot_gated_block(
     h_add_y, link_y = 7.6, 7.6
     branch_y = 8.25
     box("link", _MID_X, link_y, f"link L: 1×1 conv\n{short2} → {short2} maps", _POINTWISE, width=2.0, height=0.9)
-    ax.plot([_V_X, _V_X], [v_pre_from, branch_y], color=_EDGE, linewidth=1.0)
-    ax.plot([_V_X], [branch_y], marker="o", markersize=4, color=_EDGE)
+    ax.plot([_V_X, _V_X], [v_pre_from, branch_y], color=DIAGRAM_EDGE, linewidth=1.0)
+    ax.plot([_V_X], [branch_y], marker="o", markersize=4, color=DIAGRAM_EDGE)
     arrow([(_V_X, branch_y), (_MID_X, branch_y), (_MID_X, link_y + 0.45)])
     ax.text(_V_X + 0.15, branch_y + 0.22, "$v^{pre}$ (before the gate)", ha="left", va="bottom", fontsize=8, style="italic")
     node("h_add", _H_X, h_add_y)
@@ -182,14 +175,14 @@ def plot_gated_block(
     arrow([(_H_X, gate_y - 0.63), (_H_X, out_y + 0.3)])
     if block.skip is not None:
         box("skip", _MID_X, 3.3, f"skip: 1×1 conv\n{short1} → {s_maps} maps", _POINTWISE, width=2.0, height=0.85)
-        ax.plot([_H_X], [g_y], marker="o", markersize=4, color=_EDGE)
+        ax.plot([_H_X], [g_y], marker="o", markersize=4, color=DIAGRAM_EDGE)
         arrow([(_H_X, g_y), (_MID_X, g_y), (_MID_X, 3.3 + 0.43)])
         box("skip_out", _MID_X, 1.0, "skip: summed over all\nlayers into the head", _PLAIN, width=2.2, height=0.85)
         arrow([(_MID_X, 3.3 - 0.43), (_MID_X, 1.43)])
     if block.residual:
         node("residual_add", _H_X, res_y)
         arrow([(_H_X, out_y - 0.3), (_H_X, res_y + 0.22)])
-        ax.plot([_H_X], [11.55], marker="o", markersize=4, color=_EDGE)
+        ax.plot([_H_X], [11.55], marker="o", markersize=4, color=DIAGRAM_EDGE)
         arrow([(_H_X, 11.55), (_RES_X, 11.55), (_RES_X, res_y), (_H_X + 0.22, res_y)])
         ax.text(_RES_X - 0.1, 6.6, "residual: h", ha="right", va="center", fontsize=8, style="italic", rotation=90)
         arrow([(_H_X, res_y - 0.22), (_H_X, 1.43)])
