@@ -237,6 +237,8 @@ def plot_curves(
             if ys.numel() != xs.numel():
                 raise ValueError(f"curve {label!r} has {ys.numel()} values for {xs.numel()} x values")
             ax.plot(xs.numpy(), ys.numpy(), label=label)
+        if torch.equal(xs, xs.round()):  # whole x values (epochs, layers): no ticks in between
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
