@@ -111,7 +111,7 @@ def _unavailable(name: str, split: str, root: object, download: bool) -> tuple[t
     raise data.DatasetUnavailable(f"{name} could not be downloaded (test)")
 
 
-@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10", "celeba"])
 def test_unavailable_dataset_raises_without_fallback(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "_torchvision_split", _unavailable)
     with pytest.raises(data.DatasetUnavailable, match=f"{name} could not be downloaded"):
@@ -133,6 +133,26 @@ def test_cifar10_falls_back_to_coloured_digits(monkeypatch: pytest.MonkeyPatch) 
         ds = data.load_dataset("cifar10", "test", levels=4, fallback=True)
     assert ds.name == data.COLORED and ds.in_channels == 3
     assert torch.equal(ds.images, data.load_dataset(data.COLORED, "test", levels=4).images)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "celeba"])
+def test_colour_sets_fall_back_to_coloured_digits_by_name(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_torchvision_split", _unavailable)
+    with pytest.warns(UserWarning, match=rf"{name} could not be downloaded.*Falling back.*colored-mnist"):
+        assert data.load_dataset(name, "test", levels=4).name == data.COLORED
+
+
+def test_celeba_photos_become_centred_32_pixel_faces() -> None:
+    """CelebA's 178 x 218 photos: the centre 140 x 140 is kept, then shrunk to 32 x 32."""
+    from PIL import Image
+
+    photo = torch.zeros(218, 178, 3, dtype=torch.uint8)
+    photo[39:179, 19:159] = torch.tensor([200, 100, 50], dtype=torch.uint8)  # exactly the centre 140 x 140
+    photos = [(Image.fromarray(photo.numpy()), 0), (Image.fromarray(torch.full((218, 178, 3), 7, dtype=torch.uint8).numpy()), 0)]
+    images, labels = data._celeba_images(photos)
+    assert images.shape == (2, 3, 32, 32) and images.dtype == torch.uint8 and labels.tolist() == [0, 0]
+    assert images[0, :, 2:-2, 2:-2].tolist() == [[[v] * 28] * 28 for v in (200, 100, 50)]  # no black border crept in
+    assert torch.equal(images[1], torch.full((3, 32, 32), 7, dtype=torch.uint8))
 
 
 def test_torchvision_split_without_files_raises_dataset_unavailable(tmp_path) -> None:
