@@ -46,7 +46,7 @@ STUDIES: dict[str, Study] = {
         "norm", "Does normalisation before each block help?",
         {"no norm": dict(norm="none"), "layer norm": dict(norm="layer"), "batch norm": dict(norm="batch")},
         {"layer norm": 0.1085, "no norm": 0.1061},
-        "binarised MNIST, 5 blocks, 100 epochs (batch norm not in the report; evaluated in eval mode, where it is causal)",
+        "MNIST, 5 blocks, 100 epochs (batch norm not in the report; evaluated in eval mode, where it is causal)",
     ),
     "depth": Study(
         "depth", "How many residual blocks?",
