@@ -13,6 +13,7 @@ standard error. Prints what it measured; it is not a test.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import torch
@@ -33,7 +34,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     budget = ablation.QUICK if args.profile == "quick" else ablation.FULL
     if args.epochs is not None:
-        budget = ablation.Budget(**{**budget.__dict__, "epochs": args.epochs})
+        budget = dataclasses.replace(budget, epochs=args.epochs)
     print(f"{ablation.REPORT}; budget per run: {budget}")
     for name in ablation.STUDIES if args.study == "all" else [args.study]:
         start = time.perf_counter()

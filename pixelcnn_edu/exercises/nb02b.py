@@ -11,7 +11,7 @@ def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
     """Exercises 02b.1-3: after ``result = ablation.run_study(...)``, name the ``best`` variant
     (lowest mean test bits/dim) and say whether its lead over the runner-up is ``beyond_noise``:
     larger than two standard errors of the difference (``ablation.difference``)."""
-    from ..ablation import StudyResult, difference
+    from ..ablation import StudyResult, beyond_noise as is_real, difference
 
     if not isinstance(result, StudyResult):
         return _unanswered("run the study first: result = ablation.run_study(...), then pass result.")
@@ -21,7 +21,7 @@ def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
         return _verdict(False, f"{_describe(best)} is not a variant of this study; its variants are {list(result.scores)}.")
     if not isinstance(beyond_noise, bool):
         return _verdict(False, f"beyond_noise must be True or False, got {_describe(beyond_noise)}.")
-    ranked = sorted(result.scores, key=result.mean)
+    ranked = result.ranking()
     if best != ranked[0]:
         if best == ranked[-1]:
             return _verdict(False, f"{best!r} has the highest bits/dim ({result.mean(best):.4f}); lower is better here.")
@@ -29,7 +29,7 @@ def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
     if len(ranked) < 2:
         return _verdict(True, f"{best!r} is the only variant.")
     diff, error = difference(result, ranked[1], best)
-    real = diff > 2 * error
+    real = is_real(diff, error)
     if beyond_noise != real:
         if real:
             return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, more than twice its standard error "

@@ -61,8 +61,6 @@ class PixelCNN(AutoregressiveModel):
         residual: bool = True,
     ) -> None:
         super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
-        if not isinstance(residual, bool):
-            raise TypeError(f"residual must be True or False, got {residual!r}")
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)

@@ -122,12 +122,12 @@ def _box(ax: Axes, gid: str, x: float, y: float, text: str, colour: str, width: 
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, gid=gid)
 
 
-def _arrow(ax: Axes, points: Sequence[tuple[float, float]]) -> None:
+def _arrow(ax: Axes, points: Sequence[tuple[float, float]], linestyle: str = "-") -> None:
     """A line through ``points`` with an arrow head on its last segment."""
     xs, ys = zip(*points)
-    ax.plot(xs[:-1], ys[:-1], color=DIAGRAM_EDGE, linewidth=1.0)
-    ax.annotate("", xy=points[-1], xytext=points[-2],
-                arrowprops=dict(arrowstyle="-|>", color=DIAGRAM_EDGE, linewidth=1.0, shrinkA=0, shrinkB=0))
+    ax.plot(xs[:-1], ys[:-1], color=DIAGRAM_EDGE, linewidth=1.0, linestyle=linestyle)
+    ax.annotate("", xy=points[-1], xytext=points[-2], arrowprops=dict(
+        arrowstyle="-|>", color=DIAGRAM_EDGE, linewidth=1.0, linestyle=linestyle, shrinkA=0, shrinkB=0))
 
 
 # ----------------------------------------------------------------------------- PNG helpers

@@ -17,7 +17,7 @@ from typing import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._common import DIAGRAM_EDGE, _arrow, _box, _figure_and_axes
+from ._common import _arrow, _box, _figure_and_axes
 
 UNET_BOX_IDS: dict[str, str] = {
     "input": "the image, with a channel of ones",
@@ -87,8 +87,7 @@ def plot_unet(model=None, image_size: Sequence[int] = (28, 28), *, title: str | 
         up_stage = 2 - stage  # the up pass runs from the quarter size back to full size
         _box(ax, f"up_{up_stage}", _UP_X, y, f"up pass, {sizes[stage]}\n{blocks(n_up[up_stage])}, {h} maps{bias}", _UP, 4.4, 0.9)
         # the down pass's outputs at this size: read by the up blocks at the same size, one per block
-        ax.annotate("", xy=(_UP_X - 2.2, y + 0.12), xytext=(_DOWN_X + 2.2, y + 0.12),
-                    arrowprops=dict(arrowstyle="-|>", color=DIAGRAM_EDGE, linewidth=1.0, linestyle="--", shrinkA=0, shrinkB=0))
+        _arrow(ax, [(_DOWN_X + 2.2, y + 0.12), (_UP_X - 2.2, y + 0.12)], linestyle="--")
         ax.text((_DOWN_X + _UP_X) / 2, y + 0.2, f"{n_up[up_stage]} u and {n_up[up_stage]} ul outputs", ha="center",
                 va="bottom", fontsize=8, gid=f"skip_{up_stage}")
     for stage in range(2):

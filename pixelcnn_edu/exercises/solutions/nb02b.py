@@ -6,20 +6,20 @@ from the student's own ``result`` the way a careful reader of the table would.
 
 from __future__ import annotations
 
-from ...ablation import StudyResult, difference
+from ...ablation import StudyResult, beyond_noise, difference
 
 
 def read_study(result: StudyResult) -> tuple[str, bool]:
     """(best variant, whether its lead is beyond noise): the lowest mean wins, and the lead over the
     runner-up counts only if it exceeds two standard errors of the difference between the two."""
-    best, runner_up = sorted(result.scores, key=result.mean)[:2]
+    best, runner_up = result.ranking()[:2]
     diff, error = difference(result, runner_up, best)
-    return best, diff > 2 * error
+    return best, beyond_noise(diff, error)
 
 
 def exercise_1(result: StudyResult) -> tuple[str, bool]:
     """The depth study: ``result = ablation.run_study("depth")``. With the quick budget a deeper
-    model has more to learn in the same two epochs; compare the report (8 blocks best, by 0.0024)."""
+    model has more to learn in the same few epochs; compare the report (8 blocks best, by 0.0024)."""
     return read_study(result)
 
 
