@@ -20,7 +20,8 @@ from pixelcnn_edu import models, profiles, sampling, timing, train
 
 def course_models() -> dict[str, torch.nn.Module]:
     """The models the issue names: quick-profile PixelCNN, Gated PixelCNN and PixelCNN++, the shipped
-    256-level gated model and an 840k-parameter Gated PixelCNN (the size of UvA tutorial 12's)."""
+    256-level gated model, an 840k-parameter Gated PixelCNN (the size of UvA tutorial 12's) and a pixel
+    transformer of the quick Gated PixelCNN's size (16k parameters; cached = a KV cache)."""
     quick = profiles.get_profile("quick")
     torch.manual_seed(0)
     return {
@@ -29,6 +30,7 @@ def course_models() -> dict[str, torch.nn.Module]:
         "shipped gated_mnist256": train.load_model(train.bundled_checkpoint("gated_mnist256"))[0],
         "Gated PixelCNN 64x8, 256 levels": models.GatedPixelCNN(1, 256, hidden=64, n_layers=8),
         "PixelCNN++, quick (256 levels)": models.PixelCNNPlusPlus(1, 256, hidden=quick.pp_hidden, n_resnet=quick.pp_resnet),
+        "Pixel transformer d24 x 2 (binary)": models.PixelTransformer(1, 2, d_model=24, n_layers=2, n_heads=4),
     }
 
 

@@ -3,6 +3,7 @@
     python -m pixelcnn_edu train --dataset mnist-embedded --levels 2 --epochs 5 --out runs/pixelcnn.pt
     python -m pixelcnn_edu train --model gated --conditional --epochs 5 --out runs/gated.pt
     python -m pixelcnn_edu train --model pixelcnn++ --dataset colored-mnist --levels 16 --out runs/pp.pt
+    python -m pixelcnn_edu train --model transformer --d-model 32 --n-heads 4 --n-layers 4 --out runs/transformer.pt
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
 
@@ -136,15 +137,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="values per sub-pixel; 2 binarises (default: the profile's levels, or color_levels for a colour dataset)")
     t.add_argument("--hidden", type=_positive, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
     t.add_argument("--n-layers", type=_positive, default=None,
-                   help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++)")
+                   help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++), "
+                        "transformer blocks (transformer, default: 4)")
+    t.add_argument("--d-model", type=_positive, default=None, help="features per token of the transformer (default: 64)")
+    t.add_argument("--n-heads", type=_positive, default=None, help="attention heads of the transformer; must divide --d-model (default: 4)")
     t.add_argument("--kernel-size", type=_positive, default=None, help="kernel size of the later (mask-B) layers")
     t.add_argument("--input-kernel-size", type=_positive, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
-    t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated)")
+    t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated, pixelcnn++, transformer)")
     t.add_argument("--likelihood", choices=["categorical", "logistic"], default=None,
                    help="output distribution: a softmax over the levels, or a discretised logistic mixture "
                         "(default: logistic for pixelcnn++, categorical otherwise)")
-    t.add_argument("--dropout", type=float, default=0.0, help="dropout inside PixelCNN++'s blocks")
+    t.add_argument("--dropout", type=_fraction, default=0.0, help="dropout inside PixelCNN++'s or the transformer's blocks")
     t.add_argument("--n-mix", type=_positive, default=None, help="logistic components per sub-pixel (with --likelihood logistic; default: 10)")
     t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
@@ -210,7 +214,7 @@ def _check_out(path: Path, example: str) -> None:
 def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood:
     name = args.likelihood or ("logistic" if args.model == "pixelcnn++" else "categorical")
     if name == "logistic" and args.model in ("made", "independent"):
-        raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
+        raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
     if name == "categorical":
         if args.uncoupled or args.n_mix is not None:
             raise ValueError(f"{'--uncoupled' if args.uncoupled else '--n-mix'} applies to --likelihood logistic")
@@ -221,10 +225,21 @@ def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
     n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
     if args.conditional and args.model in ("made", "independent"):
-        raise ValueError(f"--conditional works with --model pixelcnn, gated or pixelcnn++, not {args.model}")
+        raise ValueError(f"--conditional works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
     likelihood = _likelihood(args, levels)
-    if args.dropout and args.model != "pixelcnn++":
-        raise ValueError(f"--dropout is a pixelcnn++ option; --model {args.model} has none")
+    if args.dropout and args.model not in ("pixelcnn++", "transformer"):
+        raise ValueError(f"--dropout is a pixelcnn++ and transformer option; --model {args.model} has none")
+    for option, value in (("--d-model", args.d_model), ("--n-heads", args.n_heads)):
+        if value is not None and args.model != "transformer":
+            raise ValueError(f"{option} is a transformer option; --model {args.model} has none")
+    if args.model == "transformer":
+        if args.hidden is not None:
+            raise ValueError("--hidden is not a transformer option; give its width with --d-model")
+        sizes = dict(d_model=args.d_model, n_layers=args.n_layers, n_heads=args.n_heads)
+        return models.PixelTransformer(
+            dataset.in_channels, levels, max_size=dataset.image_size, dropout=args.dropout, n_classes=n_classes,
+            likelihood=likelihood, **{k: v for k, v in sizes.items() if v is not None},  # left out: the model's defaults
+        )
     if args.norm != "none" and args.model != "pixelcnn":
         raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
     if args.no_residual and args.model != "pixelcnn":

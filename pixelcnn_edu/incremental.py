@@ -4,7 +4,8 @@ Naive sampling runs the whole network on the whole image for every sub-pixel, al
 sub-pixel changes only the activations at and after its position. Ramachandran et al. (2017, "Fast
 generation for convolutional autoregressive models") keep, for every layer, the activations it has
 already computed and compute only the new ones. Here every layer that looks at neighbouring positions
-(a masked or shifted convolution, a shift, MADE's first and last masked linear layer) is a
+(a masked or shifted convolution, a shift, MADE's first and last masked linear layer, a
+transformer's token shift and self-attention, whose buffer is the key/value cache) is a
 :class:`CachedLayer`: while a :class:`CacheState` is attached, the layer keeps a buffer of its own
 input at its own resolution, writes the input of the current *region* (a rectangle of the image: a
 pixel, a row, a band of rows) into it, and computes its output for that region only, reading earlier
@@ -48,6 +49,15 @@ class CacheState:
         """(r0, r1, c0, c1) of the current region at a resolution ``scale`` times coarser."""
         (r0, r1), (c0, c1) = self.rows, self.cols
         return r0 // scale, (r1 - 1) // scale + 1, c0 // scale, (c1 - 1) // scale + 1
+
+    def raster_range(self, per_pixel: int = 1) -> tuple[int, int]:
+        """[start, end) of the current region in raster order, counting ``per_pixel`` items per pixel
+        (MADE's features, a transformer's tokens). The region must be part of one row or whole rows,
+        so that its items are contiguous."""
+        (r0, r1), (c0, c1) = self.rows, self.cols
+        if r1 - r0 > 1 and (c0, c1) != (0, self.width):
+            raise ValueError("a raster-ordered region must be part of one row or whole rows")
+        return (r0 * self.width + c0) * per_pixel, ((r1 - 1) * self.width + c1) * per_pixel
 
     def size_at(self, scale: int = 1) -> tuple[int, int]:
         """(H, W) of the whole image at a resolution ``scale`` times coarser."""

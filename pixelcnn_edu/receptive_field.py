@@ -3,7 +3,8 @@
 The receptive field of output position (i, j) is the set of inputs whose gradient is not
 zero: backpropagate from that output and look at ``x.grad``. The same tool proves
 causality (no later sub-pixel may appear) and exposes the blind spot (earlier pixels that
-a stack of masked convolutions never reaches).
+a stack of masked convolutions never reaches). For a pixel transformer, :func:`attention_field`
+draws a layer's attention weights the same way, to set beside the field autograd measures.
 """
 
 from __future__ import annotations
@@ -166,6 +167,28 @@ def stream_windows(
         input_gradient(lambda inp: model.start_streams(inp)[stream], x, lambda out: out[:, :, i, j]).sum(0)
         for stream in (0, 1)
     ]).cpu()
+
+
+def attention_field(
+    model: nn.Module, x: torch.Tensor, position: Position, *, channel: int = 0, layer: int = -1, y: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(T, H, W): the attention that the token at ``position`` (i, j) (its ``channel``-th token) pays
+    in ``layer`` to every token, averaged over the heads and the images ``x`` (B, C, H, W) in [0, 1]:
+    attention as a receptive field, to set beside the autograd one (:func:`model_receptive_field`).
+
+    T is the model's tokens per pixel (C, or 1 when a token is a whole pixel). Slot s holds token
+    s-1 (the shift), so its weight is drawn at token s-1; the start token's share is left out, so the
+    field sums to at most 1. Zero at and after the query token. ``model`` needs the
+    ``attention_weights`` of :class:`models.PixelTransformer`.
+    """
+    per_pixel, (h, w), (i, j) = model.tokens_per_pixel, x.shape[-2:], position
+    if not (0 <= i < h and 0 <= j < w and 0 <= channel < per_pixel):
+        raise ValueError(f"position {position}, channel {channel} is not a token of a {h}x{w} image with {per_pixel} token(s) per pixel")
+    with torch.no_grad():
+        weights = model.attention_weights(x, y)[layer].mean((0, 1))  # (L, L), row = query slot
+    query = (i * w + j) * per_pixel + channel
+    field = torch.cat([weights[query, 1:], weights.new_zeros(1)])  # slot s + 1 -> token s; no slot reads the last token
+    return field.view(h, w, per_pixel).permute(2, 0, 1).cpu()
 
 
 def log_prob_dependencies(model: nn.Module, x: torch.Tensor, target: tuple[int, int, int], y: torch.Tensor | None = None) -> torch.Tensor:

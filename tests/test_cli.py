@@ -127,7 +127,7 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert cli.main(["sample", str(checkpoint), "--label", "1", "--out", str(tmp_path / "b.png")]) == 2
     assert "unconditional" in capsys.readouterr().err
     assert cli.main(["train", "--model", "made", "--conditional", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 2
-    assert "--conditional works with --model pixelcnn, gated or pixelcnn++" in capsys.readouterr().err
+    assert "--conditional works with --model pixelcnn, gated, pixelcnn++ or transformer" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--norm is a PixelCNN option" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--no-residual", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
@@ -160,13 +160,42 @@ def test_train_with_the_logistic_mixture(tmp_path, capsys):
 def test_likelihood_errors(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
     assert cli.main(["train", "--model", "made", "--likelihood", "logistic", "--epochs", "1", "--out", out]) == 2
-    assert "--likelihood logistic works with --model pixelcnn, gated or pixelcnn++" in capsys.readouterr().err
+    assert "--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer" in capsys.readouterr().err
     assert cli.main(["train", "--uncoupled", "--epochs", "1", "--out", out]) == 2
     assert "--uncoupled applies to --likelihood logistic" in capsys.readouterr().err
     assert cli.main(["train", "--likelihood", "logistic", "--n-mix", "0", "--epochs", "1", "--out", out]) == 2
     assert "argument --n-mix: must be an int >= 1, got 0" in capsys.readouterr().err
     assert cli.main(["train", "--n-mix", "3", "--epochs", "1", "--out", out]) == 2
     assert "--n-mix applies to --likelihood logistic" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--levels", "2"], ["--levels", "4", "--likelihood", "logistic", "--n-mix", "2", "--conditional"]])
+def test_train_a_tiny_transformer(extra, tmp_path, capsys):
+    path = tmp_path / "transformer.pt"
+    code = cli.main([
+        "train", "--model", "transformer", "--d-model", "16", "--n-heads", "2", "--n-layers", "1", "--epochs", "1",
+        "--train-limit", "32", "--batch-size", "32", "--out", str(path), "--no-progress", *extra,
+    ])
+    assert code == 0
+    model, state = train.load_model(path)
+    assert state["name"] == "transformer" and type(model).__name__ == "PixelTransformer"
+    assert (model.config()["d_model"], model.config()["n_heads"], model.config()["n_layers"]) == (16, 2, 1)
+    assert model.config()["max_size"] == [28, 28]  # the position tables fit the dataset's images
+    assert type(model.likelihood).__name__ == ("Categorical" if "--likelihood" not in extra else "DiscretizedLogisticMixture")
+
+
+def test_transformer_options_belong_to_the_transformer(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli.train, "fit", lambda *args, **kwargs: pytest.fail("trained"))
+    monkeypatch.setattr(cli.data, "load_dataset", lambda name, split, levels, **kwargs:
+                        data.ImageDataset(torch.zeros(4, 1, 4, 4), torch.zeros(4, dtype=torch.long), levels, name))
+    out = str(tmp_path / "x.pt")
+    for model, option in (("gated", "--d-model"), ("pixelcnn", "--n-heads")):
+        assert cli.main(["train", "--model", model, option, "8", "--train-limit", "8", "--out", out]) == 2
+        assert f"error: {option} is a transformer option; --model {model} has none" in one_line_error(capsys)
+    assert cli.main(["train", "--model", "transformer", "--hidden", "8", "--train-limit", "8", "--out", out]) == 2
+    assert "--hidden is not a transformer option; give its width with --d-model" in one_line_error(capsys)
+    assert cli.main(["train", "--model", "transformer", "--d-model", "10", "--n-heads", "4", "--train-limit", "8", "--out", out]) == 2
+    assert "d_model must be divisible by n_heads" in one_line_error(capsys)
 
 
 # ----------------------------------------------------------------------------- issue 12: bad values, one-line errors

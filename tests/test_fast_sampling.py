@@ -64,6 +64,11 @@ CASES: dict[str, tuple[type, dict[str, Any], tuple[int, int], float]] = {
     "made": (models.MADE, dict(in_channels=1, levels=2, image_size=(4, 5), hidden=[16]), (4, 5), 0.3),
     "made-two-layers-rgb": (models.MADE, dict(in_channels=3, levels=4, image_size=(3, 4), hidden=[16, 12]), (3, 4), 0.3),
     "made-mixture-uncoupled": (models.MADE, dict(in_channels=1, levels=8, image_size=(3, 4), hidden=[16], likelihood=mixture(coupled=False)), (3, 4), 0.3),
+    "transformer": (models.PixelTransformer, dict(in_channels=1, levels=2, d_model=16, n_layers=2, n_heads=2, max_size=(5, 6)), (5, 6), 0.3),
+    "transformer-rgb": (models.PixelTransformer, dict(in_channels=3, levels=4, d_model=16, n_layers=2, n_heads=2, max_size=(4, 5)), (4, 5), 0.3),
+    "transformer-mixture-coupled": (models.PixelTransformer, dict(in_channels=3, levels=8, d_model=16, n_layers=2, n_heads=4, max_size=(4, 4), likelihood=mixture()), (4, 4), 0.3),
+    "transformer-mixture-uncoupled": (models.PixelTransformer, dict(in_channels=3, levels=8, d_model=16, n_layers=2, n_heads=2, max_size=(4, 4), likelihood=mixture(coupled=False)), (4, 4), 0.3),
+    "transformer-conditional": (models.PixelTransformer, dict(in_channels=1, levels=2, d_model=16, n_layers=2, n_heads=2, max_size=(5, 5), n_classes=3), (5, 5), 0.3),
 }
 
 
@@ -86,7 +91,7 @@ def test_cached_sampling_matches_the_naive_loop(name: str) -> None:
     assert result.same_values
 
 
-@pytest.mark.parametrize("name", ["pixelcnn-rgb-contiguous", "gated-mixture-coupled", "pixelcnn++-rgb", "made"])
+@pytest.mark.parametrize("name", ["pixelcnn-rgb-contiguous", "gated-mixture-coupled", "pixelcnn++-rgb", "made", "transformer-rgb"])
 @pytest.mark.parametrize("temperature", [0.5, 1.7])
 def test_cached_sampling_matches_the_naive_loop_at_a_temperature(name: str, temperature: float) -> None:
     model, size, y = build(name)

@@ -18,6 +18,8 @@ TINY: dict[str, tuple[type[models.AutoregressiveModel], dict[str, Any]]] = {
                                          input_kernel_size=3, dilations=[1, 2], skip_channels=9)),
     "made": (models.MADE, dict(in_channels=3, levels=4, image_size=(5, 6), hidden=[16, 12])),
     "independent": (models.IndependentPixels, dict(in_channels=3, levels=4, image_size=(5, 6))),
+    "transformer": (models.PixelTransformer, dict(in_channels=3, levels=4, d_model=16, n_layers=2, n_heads=4, dropout=0.1,
+                                                  max_size=(6, 7))),
 }
 
 
@@ -218,7 +220,7 @@ def test_fixed_size_models_take_an_int_image_size_as_a_square(cls: type) -> None
 
 
 @pytest.mark.parametrize("cls", [models.PixelCNN, models.GatedPixelCNN, models.PixelCNNPlusPlus, models.MADE,
-                                 models.IndependentPixels, models.AutoregressiveModel])
+                                 models.IndependentPixels, models.PixelTransformer, models.AutoregressiveModel])
 def test_constructor_arguments_after_in_channels_and_levels_are_keyword_only(cls: type) -> None:
     import inspect
 
@@ -257,6 +259,9 @@ def test_hides_current_pixel_says_whether_one_pass_gives_every_channel_of_a_pixe
         "made grey": models.MADE(1, 4, image_size=(4, 4), hidden=[64]),
         "made rgb": models.MADE(3, 4, image_size=(4, 4), hidden=[64]),
         "independent rgb": models.IndependentPixels(3, 4, image_size=(4, 4)),
+        "transformer grey": models.PixelTransformer(1, 4, d_model=8, n_heads=2, n_layers=1),
+        "transformer rgb": models.PixelTransformer(3, 4, d_model=8, n_heads=2, n_layers=1),
+        "transformer rgb, coupled mixture": models.PixelTransformer(3, 4, d_model=8, n_heads=2, n_layers=1, likelihood=mixture),
     }
     expected = {name: "rgb" not in name or "independent" in name or "coupled" in name or "++" in name for name in built}
     x = torch.randint(4, (2, 3, 4, 4), generator=torch.Generator().manual_seed(0)).float() / 3

@@ -120,11 +120,7 @@ class MaskedLinear(CachedLayer, nn.Linear):
 
     def _features(self, per_pixel: int | None) -> slice:
         """The raster-ordered features of the current region (one row, or whole rows)."""
-        state = self.cache
-        (r0, r1), (c0, c1) = state.rows, state.cols
-        if r1 - r0 > 1 and (c0, c1) != (0, state.width):
-            raise ValueError("a raster-ordered region must be part of one row or whole rows")
-        return slice((r0 * state.width + c0) * per_pixel, ((r1 - 1) * state.width + c1) * per_pixel)
+        return slice(*self.cache.raster_range(per_pixel))
 
     def start_cache(self, state) -> None:
         super().start_cache(state)

@@ -20,6 +20,7 @@ models.PixelCNN(...)``), together with the registry that names them:
 * ``gated``: ``GatedPixelCNN``, two stacks and gates;
 * ``plusplus``: ``PixelCNNPlusPlus``, shifted streams and a logistic mixture;
 * ``made``: ``MADE``, a masked MLP, and the ``IndependentPixels`` baseline;
+* ``transformer``: ``PixelTransformer``, causal self-attention over the raster sequence;
 * here: ``MODELS`` (name -> class), ``model_name`` and ``from_config``, which rebuild a model from a checkpoint.
 """
 
@@ -32,10 +33,11 @@ from .gated import GatedPixelCNN
 from .made import MADE, IndependentPixels
 from .pixelcnn import PixelCNN
 from .plusplus import PixelCNNPlusPlus
+from .transformer import PixelTransformer
 
 __all__ = [
     "MADE", "MODELS", "AutoregressiveModel", "GatedPixelCNN", "IndependentPixels", "LikelihoodArg", "PixelCNN",
-    "PixelCNNPlusPlus", "from_config", "model_name",
+    "PixelCNNPlusPlus", "PixelTransformer", "from_config", "model_name",
 ]
 
 MODELS: dict[str, type[AutoregressiveModel]] = {
@@ -44,6 +46,7 @@ MODELS: dict[str, type[AutoregressiveModel]] = {
     "pixelcnn++": PixelCNNPlusPlus,
     "made": MADE,
     "independent": IndependentPixels,
+    "transformer": PixelTransformer,
 }
 
 

@@ -33,6 +33,15 @@ def _dilations(dilations: Sequence[int] | None, n_layers: int) -> list[int]:
     return dilations
 
 
+def _dropout(dropout: float) -> float:
+    """``dropout`` as a float in [0, 1): the fraction of features zeroed in training mode."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+        raise TypeError(f"dropout must be a number in [0, 1), got {type(dropout).__name__} {dropout!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    return float(dropout)
+
+
 def _input_kernel_size(kernel_size: int) -> int:
     """The first layer's kernel: odd, and >= 3 because a 1x1 mask-A first layer sees no pixel."""
     check_kernel_size(kernel_size, "input_kernel_size")

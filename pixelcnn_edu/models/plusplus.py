@@ -10,7 +10,7 @@ from .. import likelihoods
 from ..checks import check_levels, check_positive_int
 from ..incremental import CachedLayer
 from ..layers import GatedResNet, PointwiseConv2d, Shift, ShiftedConv2d, ShiftedConvTranspose2d
-from .base import AutoregressiveModel, LikelihoodArg
+from .base import AutoregressiveModel, LikelihoodArg, _dropout
 
 
 class PixelCNNPlusPlus(AutoregressiveModel):
@@ -65,8 +65,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         n_mix = None if mixture is None else mixture.n_mix
         check_positive_int("hidden", hidden)
         check_positive_int("n_resnet", n_resnet)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        dropout = _dropout(dropout)
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_resnet=n_resnet, n_mix=n_mix, dropout=dropout,
             n_classes=n_classes,
