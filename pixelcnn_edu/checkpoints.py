@@ -227,16 +227,31 @@ def load_model(path: str | Path, *, weights: str = "ema") -> tuple[models.Autore
     return model.eval(), state
 
 
-def export_checkpoint(path: str | Path, destination: str | Path) -> Path:
+def export_checkpoint(path: str | Path, destination: str | Path, *, weights: str = "both") -> Path:
     """Copy a finished checkpoint without its optimizer state (a third of the size), e.g. to ship it.
 
     The model, its configuration, the history and the training command are kept, so the copy loads
     with ``load_model`` and says how it was made; training it further starts Adam afresh.
+
+    ``weights``: for a run trained with EMA, keep both sets ("both"), or only the raw weights ("raw")
+    or only the average ("ema"), which then become the file's model. The choice is recorded in the
+    field ``exported_weights``; the history stays as the run measured it (with EMA its test scores
+    are the average's).
     """
+    if weights not in ("both", "raw", "ema"):
+        raise ValueError(f'weights must be "both", "raw" or "ema", got {weights!r}')
     state = load_checkpoint(path)
     if state.get("training") and state["training"].get("batch", 0):
         raise ValueError(f"{path} was saved in the middle of an epoch; finish the run before exporting it")
     state.pop("optimizer", None)
+    if weights != "both":
+        if "ema" not in state:
+            raise ValueError(f"{path} holds no EMA weights (its run had no ema), so there is nothing to choose; use weights='both'")
+        average = state.pop("ema")
+        if weights == "ema":
+            state["model"] = average["model"]
+        state["exported_weights"] = f"{weights} (the run also kept an EMA of decay {average['decay']}, dropped on export)" if weights == "raw" \
+            else f"ema (decay {average['decay']}; the run's raw weights were dropped on export)"
     return _atomic_save(state, Path(destination))
 
 

@@ -148,3 +148,27 @@ def test_a_checkpoint_with_a_malformed_ema_field_is_refused(make_pixelcnn, tmp_p
 def test_fit_refuses_a_bad_schedule_before_training(make_pixelcnn, digit_crops) -> None:
     with pytest.raises(ValueError, match="warmup"):
         train.fit(make_pixelcnn(), digit_crops, warmup=math.inf, **FIT)
+
+
+@pytest.mark.parametrize("weights", ["raw", "ema"])
+def test_an_export_can_keep_one_set_of_weights_and_says_which(make_pixelcnn, digit_crops, tmp_path: Path, weights: str) -> None:
+    path = tmp_path / "run.pt"
+    train.fit(make_pixelcnn(), digit_crops, epochs=1, checkpoint=path, ema=0.8, **FIT)
+    run = checkpoints.load_checkpoint(path)
+    exported = checkpoints.export_checkpoint(path, tmp_path / "shipped.pt", weights=weights)
+    state = checkpoints.load_checkpoint(exported)
+    assert "ema" not in state and "optimizer" not in state and state["exported_weights"].startswith(weights)
+    kept = run["model"] if weights == "raw" else run["ema"]["model"]
+    assert all(torch.equal(state["model"][k], kept[k]) for k in kept)
+    assert repr(state["history"]) == repr(run["history"])  # the history stays as measured (NaN-safe)
+    model, _ = checkpoints.load_model(exported)  # no EMA left: these weights load either way
+    assert all(torch.equal(model.state_dict()[k], kept[k]) for k in kept)
+
+
+def test_an_export_of_one_set_needs_a_run_with_ema(make_pixelcnn, digit_crops, tmp_path: Path) -> None:
+    path = tmp_path / "run.pt"
+    train.fit(make_pixelcnn(), digit_crops, epochs=1, checkpoint=path, **FIT)
+    with pytest.raises(ValueError, match="holds no EMA weights"):
+        checkpoints.export_checkpoint(path, tmp_path / "out.pt", weights="raw")
+    with pytest.raises(ValueError, match='weights must be "both", "raw" or "ema"'):
+        checkpoints.export_checkpoint(path, tmp_path / "out.pt", weights="average")
