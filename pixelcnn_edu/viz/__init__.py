@@ -15,8 +15,8 @@ Import everything from here (``from pixelcnn_edu import viz; viz.image_grid(...)
 lives in one module per topic:
 
 * ``images``: image grids, rows of images, PNG files and bytes of images;
-* ``mask_plots``: convolution masks (``pixelcnn_edu.masks`` builds them);
-* ``fields``: receptive fields, their pixel classes (``FIELD_CLASSES``) and the dependents;
+* ``mask_plots``: convolution masks (``pixelcnn_edu.masks`` builds them) and token-to-token masks;
+* ``fields``: receptive fields, their pixel classes (``FIELD_CLASSES``), the dependents and attention fields;
 * ``color``: colour connectivity (R -> G -> B), the centre 3x3 picture, channel receptive fields;
 * ``curves``: distributions over levels, probability maps, training history, the discretised
   logistic, line plots, conditional tables, score histograms;
@@ -69,6 +69,7 @@ from .fields import (
     UNREACHED,
     describe_receptive_field,
     field_classes,
+    plot_attention_field,
     plot_dependents,
     plot_receptive_field,
     plot_receptive_field_comparison,
@@ -78,7 +79,7 @@ from .fields import (
 )
 from .gated_diagram import plot_gated_block
 from .images import image_grid, image_to_png, plot_image_rows, save_image_grid, tile_images
-from .mask_plots import plot_mask, plot_masks
+from .mask_plots import plot_mask, plot_masks, plot_token_masks
 from .source import show_source
 from .unet_diagram import plot_unet
 
@@ -88,10 +89,10 @@ __all__ = [
     # images
     "image_grid", "image_to_png", "plot_image_rows", "save_image_grid", "tile_images",
     # mask_plots
-    "plot_mask", "plot_masks",
+    "plot_mask", "plot_masks", "plot_token_masks",
     # fields
     "BLIND", "COLOR_FIELD_CLASSES", "FIELD_CLASSES", "FUTURE", "LEAK", "READ_TARGET", "REACHED", "TARGET", "UNREACHED",
-    "describe_receptive_field", "field_classes", "plot_dependents", "plot_receptive_field",
+    "describe_receptive_field", "field_classes", "plot_attention_field", "plot_dependents", "plot_receptive_field",
     "plot_receptive_field_comparison", "plot_receptive_fields", "plot_stack_fields", "receptive_field_to_png",
     # color
     "COLOR_TINTS", "CONNECTED_COLOUR", "OTHER_TINT", "channel_field_classes", "plot_center_connections",

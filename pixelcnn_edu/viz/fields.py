@@ -255,3 +255,41 @@ def plot_dependents(cones: torch.Tensor, position: tuple[int, int], *, title: st
     fig.suptitle(title if title is not None else f"what writing pixel {(i, j)} changes, layer by layer")
     fig.draw_without_rendering()
     return fig
+
+
+def plot_attention_field(
+    weights: torch.Tensor, position: tuple[int, int], *, field: torch.Tensor | None = None, title: str | None = None
+) -> Figure:
+    """Attention as a receptive field: ``weights`` (T, H, W) or (H, W), the attention one query token
+    at ``position`` pays to every token (``receptive_field.attention_field``; summed over a pixel's T
+    tokens), as a heat map with the target framed. With ``field`` (an autograd receptive field,
+    (C, H, W) or (H, W)) the autograd picture is drawn on its left, in the classes of
+    :func:`plot_receptive_field`, so the two ways of asking "what does this output read?" sit side by side."""
+    w = _field_2d(weights, "weights")
+    if bool((w < 0).any()):
+        raise ValueError("weights must be >= 0 (attention weights)")
+    position = _check_position(position, w.shape)
+    i, j = position
+    panels = 1 if field is None else 2
+    fig = _new_figure(4.6 * panels, 3.9)
+    axes = list(np.atleast_1d(fig.subplots(1, panels)))
+    if field is not None:
+        f = _field_2d(field)
+        if f.shape != w.shape:
+            raise ValueError(f"field has shape {tuple(f.shape)} but weights have {tuple(w.shape)}")
+        classes = field_classes(field, position)
+        _draw_field(axes[0], classes, position)
+        axes[0].set_title("autograd: inputs that reach the output", fontsize=10)
+        axes[0].set_xlabel(f"column j\n{describe_receptive_field(field, position, short=True)}", fontsize=8)
+        axes[0].set_ylabel("row i")
+    ax = axes[-1]
+    shown = ax.imshow(w.numpy(), cmap="magma", vmin=0.0, vmax=max(float(w.max()), 1e-12), interpolation="nearest")
+    fig.colorbar(shown, ax=ax, label="attention weight", shrink=0.85)
+    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#33BBEE", linewidth=2))
+    reached = int((w.flatten()[: i * w.shape[1] + j] > 0).sum())
+    ax.set_title("attention: weight on each earlier token", fontsize=10)
+    ax.set_xlabel(f"column j\n{reached} earlier pixels weighted > 0; total weight {float(w.sum()):.3f} "
+                  f"(rest: start token)", fontsize=8)
+    ax.set_ylabel("row i")
+    fig.suptitle(title if title is not None else f"what the token at pixel {position} reads")
+    return fig

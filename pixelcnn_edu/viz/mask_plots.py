@@ -1,4 +1,5 @@
-"""Convolution masks: one (k, k) 0/1 mask, or several side by side.
+"""Convolution masks: one (k, k) 0/1 mask, or several side by side; token-to-token (L, L) masks of a
+sequence model (the causal attention mask) beside them.
 
 Named ``mask_plots`` so that it is never mistaken for ``pixelcnn_edu.masks``, which builds the masks.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
@@ -54,6 +56,45 @@ def plot_masks(masks: Mapping[str, torch.Tensor], *, ncols: int | None = None, t
         plot_mask(mask, title=name, ax=ax)
     for ax in axes[len(masks) :]:  # the cells left over in the last row
         ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _check_token_mask(matrix: Any, name: str) -> torch.Tensor:
+    m = _as_tensor(matrix, name)
+    if m.dim() != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
+        raise ValueError(f"{name} must be a square (L, L) tensor, got shape {tuple(m.shape)}")
+    if not bool(((m == 0) | (m == 1)).all()):
+        raise ValueError(f"{name} values must be 0 or 1")
+    return m
+
+
+def plot_token_masks(
+    matrices: Mapping[str, torch.Tensor], *, row_length: int | None = None, title: str | None = None
+) -> Figure:
+    """Token-to-token masks side by side: each (L, L) 0/1 matrix, row t = the token being predicted (or
+    the query slot), column s = a token it may read, tokens in raster order. The diagonal (a token
+    reading itself) is outlined in pink; with ``row_length`` (the image width in tokens) dashed lines
+    mark where each image row starts. The x label counts the kept pairs."""
+    if not isinstance(matrices, Mapping) or len(matrices) == 0:
+        raise ValueError(f"matrices must be a non-empty mapping of name -> (L, L) mask, got {matrices!r}")
+    checked = {name: _check_token_mask(m, f"matrices[{name!r}]") for name, m in matrices.items()}
+    fig = _new_figure(3.0 * len(checked), 3.5 + (0.3 if title else 0.0))
+    axes = np.atleast_1d(fig.subplots(1, len(checked)))
+    for ax, (name, m) in zip(axes, checked.items()):
+        n = m.shape[0]
+        ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+        for t in range(n):
+            ax.add_patch(Rectangle((t - 0.5, t - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOUR, linewidth=1.2))
+        if row_length is not None:
+            for start in range(_check_int(row_length, "row_length", 1), n, row_length):
+                ax.axhline(start - 0.5, color="#999999", linewidth=0.8, linestyle="--")
+                ax.axvline(start - 0.5, color="#999999", linewidth=0.8, linestyle="--")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(f"token read, s\n{int(m.sum())} of {n * n} pairs kept", fontsize=8)
+        ax.set_ylabel("token predicted, t", fontsize=8)
+        ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title)
     return fig

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-NOTEBOOKS = ("02", "02b", "03", "05")  # the notebooks that have a module of worked solutions here
+NOTEBOOKS = ("02", "02b", "03", "05", "07")  # the notebooks that have a module of worked solutions here
 
 
 def solution(notebook: str, number: int) -> Any:

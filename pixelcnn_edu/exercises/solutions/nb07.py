@@ -1,0 +1,38 @@
+"""Worked solutions to notebook 07's exercises (pixel transformers), for teachers."""
+
+from __future__ import annotations
+
+
+def exercise_1(channels: int, height: int, width: int) -> int:
+    """The (token, earlier token) pairs the shifted causal mask lets through.
+
+    One token per sub-pixel: L = C H W tokens in raster order. After the shift, token t reads the
+    tokens s < t: t of them, so 0 + 1 + ... + (L - 1) = L (L - 1) / 2 pairs. (The attention mask
+    itself, over slots, keeps the diagonal as well, L (L + 1) / 2: that is the transformer's mask B.)
+    For a grey 28x28 digit, 784 * 783 / 2 = 306,936.
+    """
+    length = channels * height * width
+    return length * (length - 1) // 2
+
+
+def exercise_2() -> int:
+    """Where attention's L^2 term equals the per-token work, for d = 64 (the package's default d_model).
+
+    Per layer and image: q k^T is L^2 d multiply-adds (L x L scores, d per dot product, summed over the
+    heads), and the weighted sum of the values another L^2 d; the q, k, v and output projections are
+    4 L d^2 and the MLP (d -> 4d -> d) 8 L d^2. So 2 L^2 d = 12 L d^2 gives L = 6 d = 384: a 20x20 grey
+    image. Longer sequences (MNIST's 784, CIFAR-10's 3,072) spend most of their work on attention.
+    """
+    d_model = 64
+    return 6 * d_model
+
+
+def exercise_3(n_layers: int, length: int, d_model: int) -> int:
+    """The numbers a full key/value cache keeps for one image.
+
+    Every layer stores, for each of the L tokens, its key and its value: d numbers each (the heads side
+    by side, d / n_heads per head). Queries are used once and dropped, and the attention weights are
+    recomputed for each new query. So 2 n_layers L d; for the notebook's model on MNIST,
+    2 * 2 * 784 * 24 = 75,264 numbers per image.
+    """
+    return 2 * n_layers * length * d_model
