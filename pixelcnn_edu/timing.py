@@ -1,5 +1,6 @@
 """Timers shared by the notebooks and the benchmarks: the loss of a likelihood (notebook 05,
-``benchmarks/likelihood_cost.py``) and sampling, naive or cached (notebook 06, ``benchmarks/sampling_speed.py``)."""
+``benchmarks/likelihood_cost.py``), a model's training pass (notebook 07) and sampling, naive or cached
+(notebook 06, ``benchmarks/sampling_speed.py``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,29 @@ def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int
             torch.cuda.synchronize()
         if k > 0:
             times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def step_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, repeats: int = 3) -> float:
+    """Median seconds of one training pass of ``model`` on the batch ``x`` (B, C, H, W) in [0, 1]: the
+    forward and backward pass of the loss ``-log_prob(x, y).mean()``, in training mode. The optimizer's
+    update is left out (it costs the same for models of the same size). One extra pass first warms up
+    and is not counted; the gradients are cleared afterwards and CUDA work is synchronised around each pass.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    model.train()
+    times = []
+    for k in range(repeats + 1):
+        if x.is_cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        (-model.log_prob(x, y).mean()).backward()
+        if x.is_cuda:
+            torch.cuda.synchronize()
+        if k > 0:
+            times.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
     return sorted(times)[len(times) // 2]
 
 

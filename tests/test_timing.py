@@ -1,4 +1,4 @@
-"""pixelcnn_edu.timing: the loss timer used by notebook 05 and benchmarks/likelihood_cost.py."""
+"""pixelcnn_edu.timing: the loss, training-pass and sampling timers of notebooks 05–07 and the benchmarks."""
 
 from __future__ import annotations
 
@@ -32,3 +32,17 @@ def test_sampling_seconds_times_both_loops_and_leaves_no_cache_open() -> None:
     assert model.cache_state is None  # the warm-up and the timed loops closed their caches
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         timing.sampling_seconds(model, 2, (4, 4), cache=True, repeats=0)
+
+
+def test_step_seconds_times_a_training_pass_and_leaves_no_gradient() -> None:
+    from pixelcnn_edu import models
+
+    model = models.PixelTransformer(1, 2, d_model=8, n_layers=1, n_heads=2, max_size=(4, 4)).eval()
+    calls = []
+    model.register_forward_hook(lambda module, args, out: calls.append(module.training))
+    seconds = timing.step_seconds(model, torch.randint(2, (3, 1, 4, 4)).float(), repeats=2)
+    assert 0 < seconds < 10
+    assert calls == [True, True, True]  # one warm-up and two timed passes, in training mode
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        timing.step_seconds(model, torch.zeros(1, 1, 4, 4), repeats=0)
