@@ -5,11 +5,30 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import torch
 
 from . import sampling
 from .checks import device_and_dtype
+
+
+def _median_pass_seconds(run_pass: Callable[[], None], cuda: bool, repeats: int) -> float:
+    """Median seconds of ``run_pass()`` over ``repeats`` timed calls after one untimed warm-up call
+    (allocations, kernel selection); CUDA work is synchronised around each call."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    times = []
+    for k in range(repeats + 1):
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        run_pass()
+        if cuda:
+            torch.cuda.synchronize()
+        if k > 0:
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int = 5) -> float:
@@ -18,20 +37,12 @@ def loss_seconds(likelihood, params: torch.Tensor, x: torch.Tensor, repeats: int
     ``params`` (B, P, H, W) and ``x`` (B, C, H, W) on one device; one extra pass first warms up
     (allocations, kernel selection) and is not counted. CUDA work is synchronised around each pass.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    times = []
-    for k in range(repeats + 1):
-        p = params.detach().clone().requires_grad_(True)
-        if p.is_cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+
+    def run_pass() -> None:
+        p = params.detach().clone().requires_grad_(True)  # the caller's tensor gets no gradient
         (-likelihood.log_prob(p, x).sum()).backward()
-        if p.is_cuda:
-            torch.cuda.synchronize()
-        if k > 0:
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+
+    return _median_pass_seconds(run_pass, params.is_cuda, repeats)
 
 
 def step_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, repeats: int = 3) -> float:
@@ -40,21 +51,10 @@ def step_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None
     update is left out (it costs the same for models of the same size). One extra pass first warms up
     and is not counted; the gradients are cleared afterwards and CUDA work is synchronised around each pass.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
     model.train()
-    times = []
-    for k in range(repeats + 1):
-        if x.is_cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        (-model.log_prob(x, y).mean()).backward()
-        if x.is_cuda:
-            torch.cuda.synchronize()
-        if k > 0:
-            times.append(time.perf_counter() - start)
+    seconds = _median_pass_seconds(lambda: (-model.log_prob(x, y).mean()).backward(), x.is_cuda, repeats)
     model.zero_grad(set_to_none=True)
-    return sorted(times)[len(times) // 2]
+    return seconds
 
 
 def sampling_seconds(
