@@ -138,8 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_positive, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
     t.add_argument("--n-layers", type=_positive, default=None,
                    help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++), "
-                        "transformer blocks (transformer, default: 4)")
-    t.add_argument("--d-model", type=_positive, default=None, help="features per token of the transformer (default: 64)")
+                        "transformer blocks (transformer)")
+    t.add_argument("--d-model", type=_positive, default=None, help="features per token of the transformer (default: the profile's)")
     t.add_argument("--n-heads", type=_positive, default=None, help="attention heads of the transformer; must divide --d-model (default: 4)")
     t.add_argument("--kernel-size", type=_positive, default=None, help="kernel size of the later (mask-B) layers")
     t.add_argument("--input-kernel-size", type=_positive, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
@@ -235,10 +235,10 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
     if args.model == "transformer":
         if args.hidden is not None:
             raise ValueError("--hidden is not a transformer option; give its width with --d-model")
-        sizes = dict(d_model=args.d_model, n_layers=args.n_layers, n_heads=args.n_heads)
         return models.PixelTransformer(
-            dataset.in_channels, levels, max_size=dataset.image_size, dropout=args.dropout, n_classes=n_classes,
-            likelihood=likelihood, **{k: v for k, v in sizes.items() if v is not None},  # left out: the model's defaults
+            dataset.in_channels, levels, d_model=_or(args.d_model, profile.transformer_d_model),
+            n_layers=_or(args.n_layers, profile.transformer_layers), max_size=dataset.image_size, dropout=args.dropout,
+            n_classes=n_classes, likelihood=likelihood, **({} if args.n_heads is None else {"n_heads": args.n_heads}),
         )
     if args.norm != "none" and args.model != "pixelcnn":
         raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")

@@ -37,6 +37,8 @@ class Profile:
     gated_layers: int  # Gated PixelCNN layers after the first
     pp_hidden: int  # PixelCNN++ feature maps per stream (the paper: 160)
     pp_resnet: int  # PixelCNN++ gated ResNet blocks per stage (the paper: 5)
+    transformer_d_model: int  # PixelTransformer features per token (quick: about the gated model's parameters)
+    transformer_layers: int  # PixelTransformer blocks
     mixture_train_limit: int | None  # notebook 05 trains its models on the first N images (None: all)
 
     def as_dict(self) -> dict:
@@ -48,13 +50,13 @@ PROFILES = {
         name="quick", dataset="mnist-embedded", levels=2, hidden=32, n_layers=4, kernel_size=3,
         epochs=2, batch_size=64, lr=2e-3, train_limit=None, n_samples=8,
         color_dataset="colored-mnist", color_levels=4, gated_hidden=12, gated_layers=4,
-        pp_hidden=16, pp_resnet=1, mixture_train_limit=1500,
+        pp_hidden=16, pp_resnet=1, transformer_d_model=24, transformer_layers=2, mixture_train_limit=1500,
     ),
     "full": Profile(
         name="full", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
         epochs=30, batch_size=128, lr=1e-3, train_limit=None, n_samples=32,
         color_dataset="cifar10", color_levels=256, gated_hidden=64, gated_layers=8,
-        pp_hidden=160, pp_resnet=5, mixture_train_limit=None,
+        pp_hidden=160, pp_resnet=5, transformer_d_model=256, transformer_layers=8, mixture_train_limit=None,
     ),
 }
 

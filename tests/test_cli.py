@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from pixelcnn_edu import cli, data, train
+from pixelcnn_edu import cli, data, profiles, train
 
 
 @pytest.fixture(scope="module")
@@ -373,3 +373,20 @@ def test_training_on_from_an_exported_checkpoint_warns_in_one_line(checkpoint, t
     err = capsys.readouterr().err
     assert f"warning: {exported} holds no optimizer state (an exported checkpoint): Adam starts afresh\n" in err
     assert "Traceback" not in err and train.load_checkpoint(exported)["epoch"] == 2
+
+
+def test_a_transformer_without_sizes_gets_the_profiles(tmp_path, monkeypatch, capsys):
+    built = {}
+
+    def build_only(model, *args, **kwargs):
+        built["model"] = model
+        raise ValueError("stopped after building the model")
+
+    monkeypatch.setattr(cli.train, "fit", build_only)
+    monkeypatch.setattr(cli.data, "load_dataset", lambda name, split, levels, **kwargs:
+                        data.ImageDataset(torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long), levels, name))
+    assert cli.main(["train", "--model", "transformer", "--profile", "quick", "--levels", "2", "--out", str(tmp_path / "t.pt")]) == 2
+    assert "stopped after building the model" in capsys.readouterr().err
+    quick, config = profiles.PROFILES["quick"], built["model"].config()
+    assert (config["d_model"], config["n_layers"], config["n_heads"]) == (quick.transformer_d_model, quick.transformer_layers, 4)
+    assert sum(p.numel() for p in built["model"].parameters()) == 15_986  # about the quick Gated PixelCNN's 16,022
