@@ -250,8 +250,9 @@ def export_checkpoint(path: str | Path, destination: str | Path, *, weights: str
         average = state.pop("ema")
         if weights == "ema":
             state["model"] = average["model"]
-        state["exported_weights"] = f"{weights} (the run also kept an EMA of decay {average['decay']}, dropped on export)" if weights == "raw" \
-            else f"ema (decay {average['decay']}; the run's raw weights were dropped on export)"
+            state["exported_weights"] = f"ema (decay {average['decay']}; the run's raw weights were dropped on export)"
+        else:
+            state["exported_weights"] = f"raw (the run also kept an EMA of decay {average['decay']}, dropped on export)"
     return _atomic_save(state, Path(destination))
 
 
