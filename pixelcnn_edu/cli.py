@@ -145,6 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--input-kernel-size", type=_positive, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
     t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
     t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated, pixelcnn++, transformer)")
+    t.add_argument("--class-maps", type=_int_at_least(0), default=0,
+                   help="with --conditional: learned 7x7 maps per class that let each class bias vary over the image, "
+                        "saying where the class draws (pixelcnn, gated, pixelcnn++; default: 0, one bias for every pixel)")
     t.add_argument("--likelihood", choices=["categorical", "logistic"], default=None,
                    help="output distribution: a softmax over the levels, or a discretised logistic mixture "
                         "(default: logistic for pixelcnn++, categorical otherwise)")
@@ -226,6 +229,11 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
     n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
     if args.conditional and args.model in ("made", "independent"):
         raise ValueError(f"--conditional works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
+    if args.class_maps and not args.conditional:
+        raise ValueError("--class-maps needs --conditional (the maps belong to the class labels)")
+    if args.class_maps and args.model == "transformer":
+        raise ValueError("--class-maps is an option of pixelcnn, gated and pixelcnn++; the transformer has a class token embedding")
+    maps = {"class_maps": args.class_maps} if args.class_maps else {}
     likelihood = _likelihood(args, levels)
     if args.dropout and args.model not in ("pixelcnn++", "transformer"):
         raise ValueError(f"--dropout is a pixelcnn++ and transformer option; --model {args.model} has none")
@@ -248,6 +256,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         return models.PixelCNNPlusPlus(
             dataset.in_channels, levels, hidden=_or(args.hidden, profile.pp_hidden),
             n_resnet=_or(args.n_layers, profile.pp_resnet), dropout=args.dropout, n_classes=n_classes, likelihood=likelihood,
+            **maps,
         )
     gated = args.model == "gated"
     shared = dict(
@@ -256,7 +265,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         n_layers=_or(args.n_layers, profile.gated_layers if gated else profile.n_layers),
         kernel_size=_or(args.kernel_size, profile.kernel_size),
         input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
-        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
+        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood, **maps,
     )
     if args.model == "pixelcnn":
         return models.PixelCNN(norm=args.norm, residual=not args.no_residual, **shared)

@@ -232,3 +232,19 @@ def test_log_prob_dependencies_sees_through_each_batch_image(make_pixelcnn, make
     whole = log_prob_dependencies(model, x, (0, 3, 3))
     parts = sum(log_prob_dependencies(model, x[b : b + 1], (0, 3, 3)) for b in range(3))
     assert torch.allclose(whole, parts)
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_conditional_pixelcnn_with_class_maps_is_causal(in_channels: int) -> None:
+    """Class maps vary over the image but read only the labels, so the masks still decide causality."""
+    from pixelcnn_edu import layers
+    from pixelcnn_edu.receptive_field import check_causality
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = models.PixelCNN(in_channels, 4, hidden=12, n_layers=2, input_kernel_size=3, n_classes=3, class_maps=2)
+        for module in model.modules():  # the class biases start at zero; give them something to do
+            if isinstance(module, layers.ClassBias):
+                nn.init.normal_(module.embedding.weight), nn.init.normal_(module.mix.weight)
+    report = check_causality(model, (5, 5), n_probes=2, y=torch.tensor([0, 2]), generator=torch.Generator().manual_seed(0))
+    assert report.leaks == 0 and report.causal

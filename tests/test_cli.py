@@ -132,6 +132,25 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert "--norm is a PixelCNN option" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--no-residual", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--no-residual is a PixelCNN option" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "gated", "--class-maps", "2", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
+    assert "--class-maps needs --conditional" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "transformer", "--conditional", "--class-maps", "2", "--epochs", "1",
+                     "--out", str(tmp_path / "t.pt")]) == 2
+    assert "the transformer has a class token embedding" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, size", [("pixelcnn", "--hidden"), ("gated", "--hidden"), ("pixelcnn++", "--hidden")])
+def test_train_with_class_maps_stores_them(model, size, tmp_path):
+    path = tmp_path / "maps.pt"
+    code = cli.main([
+        "train", "--model", model, "--conditional", "--class-maps", "3", "--profile", "quick", "--levels", "4",
+        size, "6", "--n-layers", "1", "--epochs", "1", "--train-limit", "32", "--batch-size", "32", "--out", str(path),
+        "--no-progress",
+    ])
+    assert code == 0
+    state = train.load_checkpoint(path)
+    assert state["config"]["class_maps"] == 3 and state["config"]["n_classes"] == 10
+    assert "--class-maps 3" in state["command"]
 
 
 def test_train_without_residual_connections(tmp_path):

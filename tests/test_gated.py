@@ -150,6 +150,8 @@ def gated(seed: int = 0, **overrides: Any) -> models.GatedPixelCNN:
         for module in model.modules():  # give the class biases (zero at the start) something to do
             if isinstance(module, torch.nn.Embedding):
                 torch.nn.init.normal_(module.weight)
+            if isinstance(module, layers.ClassBias) and module.mix is not None:
+                torch.nn.init.normal_(module.mix.weight)
     return model
 
 
@@ -168,6 +170,7 @@ GATED_CASES = [
     dict(kernel_size=5, input_kernel_size=5, n_layers=2),
     dict(skips=False),
     dict(in_channels=3, levels=4, hidden=9, n_classes=3, skips=False),
+    dict(in_channels=3, levels=4, hidden=9, n_classes=3, class_maps=2),
 ]
 
 

@@ -193,3 +193,88 @@ def test_masked_convolutions_need_an_int_kernel_size() -> None:
         layers.MaskedConv2d(1, 1, 3.0, "A")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="kernel_size must be an int, got str"):
         layers.GatedBlock(1, 2, "3", "A", residual=False)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- class biases
+
+
+def _class_bias_with_weights(channels: int = 4, maps: int = 2, seed: int = 0) -> layers.ClassBias:
+    """A class bias for 3 classes whose weights are random (they start at zero)."""
+    bias = layers.ClassBias(3, channels, maps)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in bias.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    return bias
+
+
+def test_a_new_class_bias_with_maps_adds_nothing() -> None:
+    bias = layers.ClassBias(3, 4, maps=2)
+    x = torch.randn(2, 4, 5, 6)
+    assert torch.equal(bias(x, torch.tensor([0, 2])), x)
+
+
+def test_class_maps_vary_over_the_image_and_between_classes() -> None:
+    bias = _class_bias_with_weights()
+    x = torch.zeros(3, 4, 7, 9)
+    out = bias(x, torch.tensor([0, 1, 2]))
+    per_class = bias.embedding.weight[:, :, None, None]
+    where = out - per_class  # the position-dependent part
+    assert where.shape == (3, 4, 7, 9)
+    assert where.std(dim=(2, 3)).min() > 0.01  # not one value per map: it changes from pixel to pixel
+    assert (where[0] - where[1]).abs().max() > 0.1  # and from class to class
+    assert torch.allclose(where, bias.class_maps(torch.tensor([0, 1, 2]), (7, 9)))
+
+
+def test_class_maps_are_the_mixed_and_resized_pictures() -> None:
+    """The formula: bilinear resize of the class's map_size x map_size maps, then a 1x1 mixing."""
+    bias = _class_bias_with_weights(channels=3, maps=2)
+    y = torch.tensor([1])
+    small = bias.where.weight[1].view(1, 2, 7, 7)
+    resized = F.interpolate(small, size=(14, 14), mode="bilinear", align_corners=False)
+    expected = torch.einsum("om,bmhw->bohw", bias.mix.weight[:, :, 0, 0], resized)
+    assert torch.allclose(bias.class_maps(y, (14, 14)), expected, atol=1e-6)
+
+
+def test_class_maps_do_not_read_the_image() -> None:
+    bias = _class_bias_with_weights()
+    x = torch.randn(2, 4, 5, 5, requires_grad=True)
+    out = bias(x, torch.tensor([0, 1]))
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    assert torch.equal(grad, torch.ones_like(x))  # the image passes through unchanged: the bias is label-only
+
+
+def test_a_cached_class_bias_gives_each_region_its_part_of_the_maps() -> None:
+    from pixelcnn_edu.incremental import CacheState
+
+    bias = _class_bias_with_weights()
+    y = torch.tensor([2, 0])
+    full = bias(torch.zeros(2, 4, 6, 5), y)
+    state = CacheState(6, 5)
+    bias.start_cache(state)
+    try:
+        for rows, cols in [((0, 6), (0, 5)), ((2, 3), (1, 4)), ((5, 6), (4, 5))]:
+            state.set_region(rows, cols)
+            part = bias(torch.zeros(2, 4, rows[1] - rows[0], cols[1] - cols[0]), y)
+            assert torch.allclose(part, full[:, :, rows[0] : rows[1], cols[0] : cols[1]], atol=1e-6)
+    finally:
+        bias.stop_cache()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_classes=None, channels=4, maps=2), ValueError, "needs class labels"),
+        (dict(n_classes=3, channels=4, maps=-1), ValueError, "maps must be >= 0"),
+        (dict(n_classes=3, channels=4, maps=1.5), TypeError, "maps must be an int"),
+        (dict(n_classes=3, channels=4, maps=2, map_size=0), ValueError, "map_size must be >= 1"),
+    ],
+)
+def test_class_bias_rejects_bad_maps(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        layers.ClassBias(**kwargs)
+
+
+def test_class_maps_without_maps_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no maps"):
+        layers.ClassBias(3, 4).class_maps(torch.tensor([0]), (4, 4))

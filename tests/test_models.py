@@ -67,7 +67,7 @@ def test_config_records_every_pixelcnn_argument() -> None:
                             dilations=(1, 2, 3), norm="batch", color_convention="interleaved", n_classes=10)
     assert model.config() == dict(in_channels=3, levels=4, hidden=8, n_layers=3, kernel_size=5, input_kernel_size=3,
                                   dilations=[1, 2, 3], norm="batch", color_groups=3, color_convention="interleaved",
-                                  n_classes=10, residual=True, likelihood={"name": "categorical", "levels": 4})
+                                  n_classes=10, residual=True, class_maps=0, likelihood={"name": "categorical", "levels": 4})
 
 
 def test_residual_false_drops_only_the_identity_path() -> None:

@@ -107,6 +107,8 @@ def plusplus(seed: int = 0, **overrides: Any) -> models.PixelCNNPlusPlus:
         for module in model.modules():
             if isinstance(module, torch.nn.Embedding):
                 torch.nn.init.normal_(module.weight)
+            if isinstance(module, layers.ClassBias) and module.mix is not None:
+                torch.nn.init.normal_(module.mix.weight)
     return model
 
 
@@ -116,10 +118,11 @@ CASES = [
     dict(in_channels=3, likelihood=DiscretizedLogisticMixture(2, 4, coupled=False)),
     dict(n_classes=3),
     dict(likelihood=Categorical(4)),
+    dict(in_channels=3, n_classes=3, class_maps=2),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=["grey", "rgb-coupled", "rgb-uncoupled", "conditional", "categorical"])
+@pytest.mark.parametrize("case", CASES, ids=["grey", "rgb-coupled", "rgb-uncoupled", "conditional", "categorical", "rgb-class-maps"])
 def test_plusplus_is_causal_and_sees_every_earlier_sub_pixel(case: dict[str, Any]) -> None:
     model = plusplus(**case).eval()
     y = torch.arange(4) % 3 if model.n_classes else None

@@ -106,6 +106,7 @@ class GatedBlock(CachedLayer, nn.Module):
         skip_channels: maps of the skip output (None: ``channels``; 0: no skip output, the block
             returns None in its place and saves the skip 1x1 convolution).
         residual: add the input to the horizontal output (needs in_channels == channels).
+        n_classes, class_maps: a class bias before each stack's gate (see :class:`ClassBias`).
     """
 
     def __init__(
@@ -118,6 +119,7 @@ class GatedBlock(CachedLayer, nn.Module):
         skip_channels: int | None = None,
         residual: bool = True,
         n_classes: int | None = None,
+        class_maps: int = 0,
         color_groups: int = 1,
         color_convention: ColorConvention = "contiguous",
     ) -> None:
@@ -131,8 +133,8 @@ class GatedBlock(CachedLayer, nn.Module):
             in_channels, 2 * channels, kernel_size, "horizontal", mask_type, dilation, out_copies=2, **colour
         )
         self.link = PointwiseConv2d(2 * channels, 2 * channels)
-        self.bias_v = ClassBias(n_classes, 2 * channels)
-        self.bias_h = ClassBias(n_classes, 2 * channels)
+        self.bias_v = ClassBias(n_classes, 2 * channels, class_maps)
+        self.bias_h = ClassBias(n_classes, 2 * channels, class_maps)
         self.out = MaskedConv2d(channels, channels, 1, "B", **colour)
         self.skip = MaskedConv2d(channels, skip_channels, 1, "B", **colour) if skip_channels else None
         self.residual = residual

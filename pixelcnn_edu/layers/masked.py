@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import check_positive_int
+from ..checks import check_int, check_positive_int
 from ..incremental import CachedConv, CachedLayer
 from ..masks import ColorConvention, MaskType, check_kernel_size, check_mask_type, conv_mask
 from .norms import NormType, make_norm
@@ -150,25 +150,59 @@ class MaskedLinear(CachedLayer, nn.Linear):
         return self._pre[:, self._features(self.out_per_pixel)]
 
 
-class ClassBias(nn.Module):
-    """A learned bias per class, added to every position of a feature map (conditioning).
+class ClassBias(CachedLayer, nn.Module):
+    """A learned bias per class added to a feature map (conditioning), optionally one per position.
 
-    ``forward(x, y)`` adds the bias of labels ``y`` (B,) to ``x`` (B, channels, H, W), or returns
-    ``x`` itself when the layer is off (``n_classes=None``). It is the same at every pixel, so it
-    cannot leak future pixels. It starts at zero, so a conditional model begins as its
-    unconditional twin.
+    ``forward(x, y)`` adds to ``x`` (B, channels, H, W) the bias of labels ``y`` (B,), or returns
+    ``x`` itself when the layer is off (``n_classes=None``). Every class has a bias vector, the same
+    at every pixel. With ``maps`` > 0 it also has ``maps`` learned ``map_size`` x ``map_size``
+    pictures, resized to the feature map (bilinear) and mixed into ``channels`` by a 1x1
+    convolution: a bias that can say *where* the class puts its strokes (the location-dependent
+    conditioning of van den Oord et al. 2016, "Conditional image generation with PixelCNN
+    decoders", here with the maps learned per class). A bias the same everywhere must work through
+    the image's context; on colour digits, whose ink colour is random, that context says little.
+
+    Neither part reads the image, so neither can leak future pixels. Both start at zero (the 1x1
+    mixing weights are zero), so a conditional model begins as its unconditional twin. While
+    sampling with a cache the resized maps are computed once, for the first region's labels, and
+    each region reads its own part.
     """
 
-    def __init__(self, n_classes: int | None, channels: int) -> None:
+    def __init__(self, n_classes: int | None, channels: int, maps: int = 0, map_size: int = 7) -> None:
         super().__init__()
+        check_int("maps", maps, 0)
+        check_positive_int("map_size", map_size)
+        if maps and n_classes is None:
+            raise ValueError(f"maps={maps} needs class labels: set n_classes")
+        self.maps, self.map_size = maps, map_size
         self.embedding = None if n_classes is None else nn.Embedding(n_classes, channels)
         if self.embedding is not None:
             nn.init.zeros_(self.embedding.weight)
+        self.where = nn.Embedding(n_classes, maps * map_size * map_size) if maps else None
+        self.mix = nn.Conv2d(maps, channels, 1, bias=False) if maps else None
+        if self.mix is not None:
+            nn.init.zeros_(self.mix.weight)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.embedding is None:
             return x
-        return x + self.embedding(y.long())[:, :, None, None]
+        y = y.long()
+        x = x + self.embedding(y)[:, :, None, None]
+        if self.where is None:
+            return x
+        if self.cache is None:
+            return x + self.class_maps(y, tuple(x.shape[-2:]))
+        r0, r1, c0, c1 = self.cache.check(x, self.cache_scale, self)
+        if self._buffer is None:
+            self._buffer = self.class_maps(y, self.cache.size_at(self.cache_scale))
+        return x + self._buffer[:, :, r0:r1, c0:c1]
+
+    def class_maps(self, y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The position-dependent part of the bias for labels ``y`` (B,): (B, channels, *size)."""
+        if self.where is None:
+            raise ValueError("this class bias has no maps (maps=0)")
+        small = self.where(y.long()).view(-1, self.maps, self.map_size, self.map_size)
+        return self.mix(F.interpolate(small, size=size, mode="bilinear", align_corners=False))
 
 
 class PointwiseConv2d(CachedConv, nn.Conv2d):
@@ -192,7 +226,8 @@ class ResidualBlock(nn.Module):
 
     Each convolution is preceded by normalisation and ReLU. ``channels`` is 2h. All three
     convolutions are masked (mask B) so that colour groups are respected. With ``n_classes``, a
-    class bias is added after the k x k convolution. ``residual=False`` drops the "plus input"
+    class bias (with ``class_maps`` per-class maps, see :class:`ClassBias`) is added after the k x k
+    convolution. ``residual=False`` drops the "plus input"
     (the identity path), leaving a plain stack of three convolutions, for the ablation of the
     residual connection. (B, channels, H, W) -> (B, channels, H, W).
     """
@@ -207,6 +242,7 @@ class ResidualBlock(nn.Module):
         color_convention: ColorConvention = "contiguous",
         n_classes: int | None = None,
         residual: bool = True,
+        class_maps: int = 0,
     ) -> None:
         super().__init__()
         if not isinstance(residual, bool):
@@ -226,7 +262,7 @@ class ResidualBlock(nn.Module):
             nn.ReLU(),
             MaskedConv2d(half, channels, 1, "B", **colour),
         )
-        self.class_bias = ClassBias(n_classes, half)
+        self.class_bias = ClassBias(n_classes, half, class_maps)
         self.residual = residual
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

@@ -145,11 +145,13 @@ class GatedResNet(nn.Module):
         out = x + a * sigmoid(b),  where a, b are the two halves of c2.
 
     ``aux`` carries the other stream (or the skip connection from the down pass); its 1x1
-    convolution reads positions that the block's own stream may already read.
+    convolution reads positions that the block's own stream may already read. ``n_classes`` and
+    ``class_maps`` add a class bias to c2 (see :class:`layers.ClassBias`).
     """
 
     def __init__(
-        self, channels: int, shift: ShiftType, aux_channels: int = 0, dropout: float = 0.0, n_classes: int | None = None
+        self, channels: int, shift: ShiftType, aux_channels: int = 0, dropout: float = 0.0, n_classes: int | None = None,
+        class_maps: int = 0,
     ) -> None:
         super().__init__()
         kernel = (2, 3) if _check_shift(shift) == "down" else (2, 2)
@@ -157,7 +159,7 @@ class GatedResNet(nn.Module):
         self.aux = PointwiseConv2d(2 * aux_channels, channels) if aux_channels else None
         self.dropout = nn.Dropout(dropout)
         self.conv2 = ShiftedConv2d(2 * channels, 2 * channels, kernel, shift)
-        self.class_bias = ClassBias(n_classes, 2 * channels)
+        self.class_bias = ClassBias(n_classes, 2 * channels, class_maps)
 
     def forward(self, x: torch.Tensor, aux: torch.Tensor | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
         c1 = self.conv1(concat_elu(x))

@@ -39,6 +39,9 @@ class GatedPixelCNN(AutoregressiveModel):
             last layer's horizontal stack (False, cheaper per layer).
         n_classes: number of classes for conditional generation: each gate gets a learned
             class-dependent bias (None: unconditional).
+        class_maps: with ``n_classes``, how many learned 7x7 maps per class each of those biases
+            also adds, resized to the image: a bias that varies over the image and so can say where
+            the class draws (0: the same bias at every pixel); see :class:`layers.ClassBias`.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class GatedPixelCNN(AutoregressiveModel):
         skip_channels: int | None = None,
         skips: bool = True,
         n_classes: int | None = None,
+        class_maps: int = 0,
         likelihood: LikelihoodArg = None,
         color_groups: int | None = None,
         color_convention: ColorConvention = "contiguous",
@@ -73,9 +77,9 @@ class GatedPixelCNN(AutoregressiveModel):
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
             input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels, skips=skips,
-            n_classes=n_classes, color_groups=groups, color_convention=color_convention,
+            n_classes=n_classes, class_maps=class_maps, color_groups=groups, color_convention=color_convention,
         )
-        common = dict(skip_channels=skip_channels if skips else 0, n_classes=n_classes, color_groups=groups, color_convention=color_convention)
+        common = dict(skip_channels=skip_channels if skips else 0, n_classes=n_classes, class_maps=class_maps, color_groups=groups, color_convention=color_convention)
         self.layers = nn.ModuleList(
             [GatedBlock(in_channels, hidden, input_kernel_size, "A", residual=False, **common)]
             + [GatedBlock(hidden, hidden, kernel_size, "B", dilation=d, **common) for d in dilations]

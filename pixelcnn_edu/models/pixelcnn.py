@@ -38,6 +38,8 @@ class PixelCNN(AutoregressiveModel):
             or "interleaved" (``channel % 3``). The masks and the output head use the same one.
         n_classes: number of classes for class-conditional generation (None: unconditional); a
             learned class bias is added after the input convolution and inside every block.
+        class_maps: with ``n_classes``, learned 7x7 maps per class that make each class bias vary
+            over the image (0: the same bias at every pixel); see :class:`layers.ClassBias`.
         residual: keep each block's identity path (default). ``False`` drops it (the lab report's
             "no skip" ablation): the blocks become a plain stack of masked convolutions, as causal
             as before, but harder to train when deep.
@@ -59,6 +61,7 @@ class PixelCNN(AutoregressiveModel):
         color_convention: ColorConvention = "contiguous",
         n_classes: int | None = None,
         residual: bool = True,
+        class_maps: int = 0,
     ) -> None:
         super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
         check_positive_int("hidden", hidden)
@@ -78,13 +81,14 @@ class PixelCNN(AutoregressiveModel):
             in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
             input_kernel_size=input_kernel_size, dilations=dilations, norm=norm, color_groups=groups,
             color_convention=color_convention, n_classes=n_classes, residual=residual,
+            class_maps=class_maps,
         )
         colour = dict(color_groups=groups, color_convention=color_convention)
         out_channels = self.likelihood.param_channels(in_channels)
         self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A", **colour)
-        self.input_bias = ClassBias(n_classes, hidden)
+        self.input_bias = ClassBias(n_classes, hidden, class_maps)
         self.blocks = nn.ModuleList(
-            ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, n_classes=n_classes, residual=residual, **colour)
+            ResidualBlock(hidden, kernel_size, dilation=d, norm=norm, n_classes=n_classes, residual=residual, class_maps=class_maps, **colour)
             for d in dilations
         )
         self.head = nn.Sequential(

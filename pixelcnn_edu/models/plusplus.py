@@ -36,6 +36,8 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             ``config()["n_mix"]`` is always the likelihood's (None for one that is not a mixture).
         dropout: dropout inside every block (the paper: 0.5).
         n_classes: class-conditional generation: a learned class bias in every block (None: off).
+        class_maps: with ``n_classes``, learned 7x7 maps per class that make each class bias vary
+            over the image (0: the same bias everywhere); see :class:`layers.ClassBias`.
         likelihood: another output distribution; it must not need R -> G -> B masks inside a pixel
             for colour images (use a coupled mixture, or accept channels independent given the past).
     """
@@ -50,6 +52,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         n_mix: int | None = None,
         dropout: float = 0.0,
         n_classes: int | None = None,
+        class_maps: int = 0,
         likelihood: LikelihoodArg = None,
     ) -> None:
         if n_mix is not None:
@@ -68,10 +71,10 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         dropout = _dropout(dropout)
         self._config = dict(
             in_channels=in_channels, levels=levels, hidden=hidden, n_resnet=n_resnet, n_mix=n_mix, dropout=dropout,
-            n_classes=n_classes,
+            n_classes=n_classes, class_maps=class_maps,
         )
         h = hidden
-        block = dict(dropout=dropout, n_classes=n_classes)
+        block = dict(dropout=dropout, n_classes=n_classes, class_maps=class_maps)
         c = in_channels + 1  # the image plus a channel of ones, which tells the padding from black pixels
         self.u_start = ShiftedConv2d(c, h, (2, 3), "down")
         self.ul_start_above = ShiftedConv2d(c, h, (1, 3), "down")
