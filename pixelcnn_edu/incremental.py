@@ -10,8 +10,10 @@ transformer's token shift and self-attention, whose buffer is the key/value cach
 input at its own resolution, writes the input of the current *region* (a rectangle of the image: a
 pixel, a row, a band of rows) into it, and computes its output for that region only, reading earlier
 positions from the buffer. Pointwise layers (ReLU, gates, 1x1 convolutions, per-pixel norms, class
-biases) need no cache: they work on a region as on a whole image. So a model's own ``params`` runs
-unchanged on a region, and the sampler (``sampling.sample_steps``) only chooses the regions.
+biases the same at every pixel) need no cache: they work on a region as on a whole image. A class bias
+with class maps depends on the position, so it is a cached layer too: it computes its maps for the whole
+image once and gives each region its part. So a model's own ``params`` runs unchanged on a region, and
+the sampler (``sampling.sample_steps``) only chooses the regions.
 
 Because the network is causal, an activation at position p reads only inputs at or before p; once
 those are final, so is the activation, and the value computed from the buffers equals the value a full

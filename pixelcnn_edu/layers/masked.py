@@ -162,8 +162,9 @@ class ClassBias(CachedLayer, nn.Module):
     decoders", here with the maps learned per class). A bias the same everywhere must work through
     the image's context; on colour digits, whose ink colour is random, that context says little.
 
-    Neither part reads the image, so neither can leak future pixels. Both start at zero (the 1x1
-    mixing weights are zero), so a conditional model begins as its unconditional twin. While
+    Neither part reads the image, so neither can leak future pixels. Both add zero at the start (the
+    class vectors and the 1x1 mixing weights are zero; the small maps start random, so that the
+    mixing weights get a gradient), so a conditional model begins as its unconditional twin. While
     sampling with a cache the resized maps are computed once, for the first region's labels, and
     each region reads its own part.
     """
