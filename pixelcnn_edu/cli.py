@@ -233,7 +233,6 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         raise ValueError("--class-maps needs --conditional (the maps belong to the class labels)")
     if args.class_maps and args.model == "transformer":
         raise ValueError("--class-maps is an option of pixelcnn, gated and pixelcnn++; the transformer has a class token embedding")
-    maps = {"class_maps": args.class_maps} if args.class_maps else {}
     likelihood = _likelihood(args, levels)
     if args.dropout and args.model not in ("pixelcnn++", "transformer"):
         raise ValueError(f"--dropout is a pixelcnn++ and transformer option; --model {args.model} has none")
@@ -256,7 +255,7 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         return models.PixelCNNPlusPlus(
             dataset.in_channels, levels, hidden=_or(args.hidden, profile.pp_hidden),
             n_resnet=_or(args.n_layers, profile.pp_resnet), dropout=args.dropout, n_classes=n_classes, likelihood=likelihood,
-            **maps,
+            class_maps=args.class_maps,
         )
     gated = args.model == "gated"
     shared = dict(
@@ -265,7 +264,8 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
         n_layers=_or(args.n_layers, profile.gated_layers if gated else profile.n_layers),
         kernel_size=_or(args.kernel_size, profile.kernel_size),
         input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
-        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood, **maps,
+        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
+        class_maps=args.class_maps,
     )
     if args.model == "pixelcnn":
         return models.PixelCNN(norm=args.norm, residual=not args.no_residual, **shared)
