@@ -8,8 +8,9 @@ for training and the last 50 held out (the embedded train and test splits are ex
 of 64 drawn in a fresh random order every epoch, Adam, gradient-norm clipping at 1.0 (``--clip-grad``), trained from
 scratch for ``--seconds`` of wall time (the held-out evaluation not counted), then the held-out
 bits/dim. ``--weight-norm`` puts ``torch.nn.utils.parametrizations.weight_norm`` on every
-convolution (an experiment: the reference PixelCNN++ code normalises every one). Without
-``--model`` it runs the recommended configuration; its last line reads ``time-to-quality: X bits/dim
+convolution (an experiment: the reference PixelCNN++ code normalises every one);
+``--mixed-precision`` runs the network in bfloat16 under ``torch.autocast``. Without
+``--model`` it runs the recommended configuration, in mixed precision; its last line reads ``time-to-quality: X bits/dim
 held out after S s``. Prints what it measured; it is not a test.
 """
 
@@ -28,8 +29,9 @@ from torch.optim.swa_utils import AveragedModel
 from pixelcnn_edu import data, likelihoods, models, recipe, train
 from pixelcnn_edu.likelihoods import bits_per_dim
 
-# The best configuration of at most 1M parameters measured so far, with its learning rate.
-RECOMMENDED = ("gated", dict(hidden=16, n_layers=6, dilations=[1, 2, 1, 3, 1, 2]), 2e-3)
+# The best configuration of at most 1M parameters measured so far, with its learning rate; it
+# trains with --mixed-precision (measured on a CPU with AVX-512 BF16, where that is 1.5x faster).
+RECOMMENDED = ("gated", dict(hidden=16, n_layers=6, dilations=[1, 2, 1, 3, 1, 2]), 4e-3)
 TABLE: list[tuple[str, dict[str, Any], float]] = [
     RECOMMENDED,
     ("gated", dict(hidden=64, n_layers=8), 1e-3),
@@ -70,7 +72,9 @@ def train_for(
             factor = recipe.lr_factor((time.perf_counter() - start) / seconds, schedule=args.schedule, warmup=args.warmup)
             for group in optimizer.param_groups:
                 group["lr"] = lr * factor
-            loss = bits_per_dim(model.log_prob(train_set.images[idx], train_set.labels[idx] if model.n_classes else None))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.mixed_precision):
+                log_p = model.log_prob(train_set.images[idx], train_set.labels[idx] if model.n_classes else None)
+            loss = bits_per_dim(log_p)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -100,6 +104,7 @@ def measure(name: str, kwargs: dict[str, Any], lr: float, args: argparse.Namespa
     wn = (", weight norm" if args.weight_norm else "") + (f", clip {args.clip_grad:g}" if args.clip_grad != 1.0 else "")
     wn += "" if args.schedule == "constant" and not args.warmup else f", {args.schedule} warm-up {args.warmup:g}"
     wn += ", hard clamp" if args.log_scale_clamp == "hard" else ""
+    wn += ", mixed precision" if args.mixed_precision else ""
     print(f"| {name} {shown}{wn} | lr {lr:g}, seed {args.seed} | {params:,} | {seen / spent:.1f} | {bpd:.3f}{ema} |", flush=True)
     return bpd
 
@@ -119,6 +124,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.0, help="fraction of the budget with a linear warm-up")
     parser.add_argument("--ema", type=float, nargs="*", default=[], help="also evaluate EMA weights with these decays")
     parser.add_argument("--log-scale-clamp", choices=("smooth", "hard"), default="smooth", help="PixelCNN++: the package's bound or the reference's")
+    parser.add_argument("--mixed-precision", action="store_true", help="train the network in bfloat16 under torch.autocast, as fit(mixed_precision=True)")
     parser.add_argument("--table", action="store_true", help="run the package's main configurations")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -131,6 +137,7 @@ def main() -> None:
         return
     if args.model is None:
         name, kwargs, lr = RECOMMENDED
+        args.mixed_precision = True
         bpd = measure(name, kwargs, args.lr or lr, args)
         print(f"time-to-quality: {bpd:.3f} bits/dim held out after {args.seconds:g} s")
         return

@@ -35,7 +35,7 @@ from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as
     save_checkpoint,
 )
 from . import recipe
-from .checks import check_positive_int, device_and_dtype
+from .checks import check_bool, check_positive_int, device_and_dtype
 from .data import ImageDataset
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
 
@@ -235,6 +235,7 @@ def fit(
     schedule: str = "constant",
     warmup: float = 0.0,
     ema: float | None = None,
+    mixed_precision: bool = False,
 ) -> History:
     """Train ``model`` by maximum likelihood with Adam, evaluating bits/dim after each epoch.
 
@@ -256,6 +257,10 @@ def fit(
         ema: keep an exponential moving average of the weights with this decay (e.g. 0.999; None:
             off). The test bits/dim are then the average's, the checkpoint holds both, and when
             ``fit`` returns (or is interrupted) ``model`` holds the averaged weights.
+        mixed_precision: run the network's forward and backward passes in bfloat16 under
+            :func:`torch.autocast` (faster where the hardware computes in bfloat16: CPUs with
+            AVX-512 BF16 or AMX, recent GPUs; slower elsewhere). The weights, the likelihood, the
+            loss and the test bits/dim stay in float32; :mod:`recipe` gives the measurements.
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
     stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
@@ -274,6 +279,7 @@ def fit(
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     check_metadata(metadata or {})
     recipe.check_schedule(schedule, warmup)
+    check_bool("mixed_precision", mixed_precision)
     device, dtype = device_and_dtype(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     averaged = None if ema is None else recipe.ema_model(model, ema)
@@ -312,7 +318,9 @@ def fit(
                     idx = order[start : start + batch_size]
                     x = train.images[idx].to(device, dtype)
                     y = _labels(model, train.labels[idx].to(device))
-                    loss = bits_per_dim(model.log_prob(x, y))  # minimising bits/dim = maximising likelihood
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+                        log_p = model.log_prob(x, y)
+                    loss = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if clip_grad is not None:

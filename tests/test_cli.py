@@ -293,6 +293,9 @@ def test_the_profile_fills_in_only_what_was_left_out(tmp_path, monkeypatch, caps
     assert (seen["schedule"], seen["warmup"], seen["ema"]) == ("constant", 0.0, None)  # fit's defaults
     assert cli.main(argv + ["--schedule", "cosine", "--warmup", "0.05", "--ema", "0.99"]) == 0
     assert (seen["schedule"], seen["warmup"], seen["ema"]) == ("cosine", 0.05, 0.99)
+    assert seen["mixed_precision"] is False
+    assert cli.main(argv + ["--mixed-precision"]) == 0
+    assert seen["mixed_precision"] is True
 
 
 @pytest.mark.parametrize("dataset", ["colored-mnist", "cifar10"])

@@ -172,3 +172,38 @@ def test_an_export_of_one_set_needs_a_run_with_ema(make_pixelcnn, digit_crops, t
         checkpoints.export_checkpoint(path, tmp_path / "out.pt", weights="raw")
     with pytest.raises(ValueError, match='weights must be "both", "raw" or "ema"'):
         checkpoints.export_checkpoint(path, tmp_path / "out.pt", weights="average")
+
+
+def test_mixed_precision_runs_the_network_in_bfloat16_and_keeps_the_rest_in_float32(make_pixelcnn, digit_crops) -> None:
+    model, test = make_pixelcnn(), digit_crops.subset(40)
+    seen: dict[str, set[torch.dtype]] = {"network": set(), "likelihood": set()}
+    model.head.register_forward_hook(lambda module, inputs, output: seen["network"].add(output.dtype))
+    original = model.likelihood.log_prob
+
+    def log_prob(params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        seen["likelihood"].add(params.dtype)
+        return original(params, x)
+
+    model.likelihood.log_prob = log_prob
+    history = train.fit(model, digit_crops, test, epochs=2, mixed_precision=True, **FIT)
+    # training passes ran the head in bfloat16; the evaluations after each epoch in float32
+    assert seen == {"network": {torch.bfloat16, torch.float32}, "likelihood": {torch.float32}}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert history.test_bpd[-1] == pytest.approx(train.evaluate(model, test), abs=1e-6)  # scored in float32
+    assert history.train_bpd[-1] < history.train_bpd[0] < 1.0  # it learns
+
+
+def test_under_autocast_only_the_network_loses_precision(make_pixelcnn, digit_crops) -> None:
+    model, x = make_pixelcnn(levels=4, hidden=16), digit_crops.images[:8]
+    exact = model.log_prob(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model.log_prob(x)
+    assert mixed.dtype == torch.float32
+    assert (mixed - exact).abs().max() < 0.1  # bfloat16 convolutions, float32 log-softmax
+    assert not torch.equal(mixed, exact)  # the convolutions did run in bfloat16
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_fit_refuses_a_mixed_precision_that_is_not_a_bool(make_pixelcnn, digit_crops, flag: object) -> None:
+    with pytest.raises(TypeError, match="mixed_precision must be a bool"):
+        train.fit(make_pixelcnn(), digit_crops, mixed_precision=flag, **FIT)

@@ -165,5 +165,12 @@ class AutoregressiveModel(nn.Module):
         raise NotImplementedError
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """log p(x_(c,i,j) | earlier sub-pixels) in nats, shape (B, C, H, W)."""
-        return self.likelihood.log_prob(self(x, y), x)
+        """log p(x_(c,i,j) | earlier sub-pixels) in nats, shape (B, C, H, W).
+
+        Under :func:`torch.autocast` (``fit(mixed_precision=True)``) only the network runs in the
+        lower precision: its parameters are cast back to the images' dtype and the likelihood's
+        log-sum-exps are computed there (bfloat16 keeps 8 significant bits: a log-probability of
+        about -5 would be rounded to steps of 1/32)."""
+        params = self(x, y)
+        with torch.autocast(params.device.type, enabled=False):
+            return self.likelihood.log_prob(params.to(x.dtype), x)
