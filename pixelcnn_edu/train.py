@@ -259,7 +259,7 @@ def fit(
             ``fit`` returns (or is interrupted) ``model`` holds the averaged weights.
         mixed_precision: run the network's forward and backward passes in bfloat16 under
             :func:`torch.autocast` (faster where the hardware computes in bfloat16: CPUs with
-            AVX-512 BF16 or AMX, recent GPUs; slower elsewhere). The weights, the likelihood, the
+            AVX-512 BF16 or AMX, recent GPUs; elsewhere not measured, possibly slower). The weights, the likelihood, the
             loss and the test bits/dim stay in float32; :mod:`recipe` gives the measurements.
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
