@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelcnn_edu import data, likelihoods, models
+from pixelcnn_edu import data, likelihoods, models, recipe
 
 
 class MaskedConv(nn.Conv2d):
@@ -93,7 +93,7 @@ def images_per_second(model: nn.Module, x: torch.Tensor, steps: int, mixed_preci
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     start = time.perf_counter()
     for _ in range(steps):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+        with recipe.mixed_precision("cpu", mixed_precision):
             log_p = model.log_prob(x)
         loss = likelihoods.bits_per_dim(log_p.float())
         optimizer.zero_grad(set_to_none=True)

@@ -72,7 +72,7 @@ def train_for(
             factor = recipe.lr_factor((time.perf_counter() - start) / seconds, schedule=args.schedule, warmup=args.warmup)
             for group in optimizer.param_groups:
                 group["lr"] = lr * factor
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.mixed_precision):
+            with recipe.mixed_precision("cpu", args.mixed_precision):
                 log_p = model.log_prob(train_set.images[idx], train_set.labels[idx] if model.n_classes else None)
             loss = bits_per_dim(log_p)
             optimizer.zero_grad(set_to_none=True)

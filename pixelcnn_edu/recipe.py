@@ -105,6 +105,12 @@ def ema_model(model: torch.nn.Module, decay: float) -> AveragedModel:
     return averaged
 
 
+def mixed_precision(device_type: str, enabled: bool = True) -> torch.autocast:
+    """The context that ``fit(mixed_precision=True)`` trains in: :func:`torch.autocast` to bfloat16 on
+    ``device_type`` ("cpu", "cuda"). A no-op context when ``enabled`` is False."""
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled)
+
+
 @torch.no_grad()
 def update_ema(averaged: AveragedModel, model: torch.nn.Module) -> None:
     """Average in the parameters after a step and copy the buffers as they are: masks and integer

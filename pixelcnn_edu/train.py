@@ -258,9 +258,10 @@ def fit(
             off). The test bits/dim are then the average's, the checkpoint holds both, and when
             ``fit`` returns (or is interrupted) ``model`` holds the averaged weights.
         mixed_precision: run the network's forward and backward passes in bfloat16 under
-            :func:`torch.autocast` (faster where the hardware computes in bfloat16: CPUs with
-            AVX-512 BF16 or AMX, recent GPUs; elsewhere not measured, possibly slower). The weights, the likelihood, the
-            loss and the test bits/dim stay in float32; :mod:`recipe` gives the measurements.
+            :func:`recipe.mixed_precision` (faster where the hardware computes in bfloat16: CPUs
+            with AVX-512 BF16 or AMX, recent GPUs; elsewhere not measured, possibly slower). The
+            weights, the likelihood, the loss and the test bits/dim stay in float32; :mod:`recipe`
+            gives the measurements.
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
     stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
@@ -318,7 +319,7 @@ def fit(
                     idx = order[start : start + batch_size]
                     x = train.images[idx].to(device, dtype)
                     y = _labels(model, train.labels[idx].to(device))
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+                    with recipe.mixed_precision(device.type, mixed_precision):
                         log_p = model.log_prob(x, y)
                     loss = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
                     optimizer.zero_grad(set_to_none=True)
