@@ -61,6 +61,13 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
+def _finite(text: str) -> float:
+    value = _number(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = _number(text)
     if not (math.isfinite(value) and value > 0):
@@ -153,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: logistic for pixelcnn++, categorical otherwise)")
     t.add_argument("--dropout", type=_fraction, default=0.0, help="dropout inside PixelCNN++'s or the transformer's blocks")
     t.add_argument("--n-mix", type=_positive, default=None, help="logistic components per sub-pixel (with --likelihood logistic; default: 10)")
+    t.add_argument("--log-scale-min", type=_finite, default=None,
+                   help="lower bound of a logistic component's log-scale (with --likelihood logistic; default: -7, as PixelCNN++)")
     t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
     t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
     t.add_argument("--no-residual", action="store_true", help="PixelCNN blocks without their identity path (the ablation of residual connections)")
@@ -220,10 +229,12 @@ def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood
     if name == "logistic" and args.model in ("made", "independent"):
         raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
     if name == "categorical":
-        if args.uncoupled or args.n_mix is not None:
-            raise ValueError(f"{'--uncoupled' if args.uncoupled else '--n-mix'} applies to --likelihood logistic")
+        for option, given in (("--uncoupled", args.uncoupled), ("--n-mix", args.n_mix is not None), ("--log-scale-min", args.log_scale_min is not None)):
+            if given:
+                raise ValueError(f"{option} applies to --likelihood logistic")
         return likelihoods.Categorical(levels)
-    return likelihoods.DiscretizedLogisticMixture(_or(args.n_mix, 10), levels, coupled=not args.uncoupled)
+    bound = {} if args.log_scale_min is None else {"log_scale_min": args.log_scale_min}
+    return likelihoods.DiscretizedLogisticMixture(_or(args.n_mix, 10), levels, coupled=not args.uncoupled, **bound)
 
 
 def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):

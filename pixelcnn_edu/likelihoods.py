@@ -131,7 +131,11 @@ class DiscretizedLogisticMixture:
     Everything is computed in log space without subtracting two probabilities:
     log(sigmoid(a) - sigmoid(b)) = a + log(-expm1(b - a)) - softplus(a) - softplus(b), with
     b - a = -bin width / s taken exactly, and log-scales kept smoothly within
-    [``log_scale_min``, ``log_scale_max``].
+    [``log_scale_min``, ``log_scale_max``]. The lower bound caps how sure one component can be of
+    an interior level: at most tanh(1 / (2 (levels - 1) exp(log_scale_min))) of its mass, 0.973 at
+    256 levels and PixelCNN++'s -7. The edge levels take whole tails and have no such cap, so grey
+    digits on a background of exactly 0 never meet it; coloured digits, whose backgrounds are interior
+    levels, do (README, "the log-scale bound").
 
     ``coupled=True`` (PixelCNN++): one set of mixture weights per pixel, shared by its channels; the
     mean of channel c is shifted by tanh-squashed coefficients times the current values of the
@@ -156,6 +160,8 @@ class DiscretizedLogisticMixture:
     ) -> None:
         if isinstance(n_mix, bool) or not isinstance(n_mix, int) or n_mix < 1:
             raise ValueError(f"n_mix must be an int >= 1 (the number of logistic components), got {n_mix!r}")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (log_scale_min, log_scale_max)):
+            raise ValueError(f"log_scale_min and log_scale_max must be finite numbers, got {log_scale_min!r} and {log_scale_max!r}")
         if not log_scale_min < log_scale_max:
             raise ValueError(f"log_scale_min must be below log_scale_max, got {log_scale_min} and {log_scale_max}")
         self.levels = check_levels(levels)

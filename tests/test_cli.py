@@ -176,6 +176,19 @@ def test_train_with_the_logistic_mixture(tmp_path, capsys):
     assert type(model.likelihood).__name__ == "DiscretizedLogisticMixture"
 
 
+def test_train_a_mixture_with_a_lower_log_scale_bound(tmp_path):
+    path = tmp_path / "mixture.pt"
+    code = cli.main([
+        "train", "--model", "gated", "--likelihood", "logistic", "--n-mix", "2", "--log-scale-min", "-9", "--levels", "4",
+        "--hidden", "4", "--n-layers", "1", "--epochs", "1", "--train-limit", "32", "--batch-size", "32", "--out", str(path),
+        "--no-progress",
+    ])
+    assert code == 0
+    model, state = train.load_model(path)
+    assert state["config"]["likelihood"]["log_scale_min"] == -9.0 and model.likelihood.log_scale_min == -9.0
+    assert "--log-scale-min -9" in state["command"]
+
+
 def test_likelihood_errors(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
     assert cli.main(["train", "--model", "made", "--likelihood", "logistic", "--epochs", "1", "--out", out]) == 2
@@ -186,6 +199,12 @@ def test_likelihood_errors(tmp_path, capsys):
     assert "argument --n-mix: must be an int >= 1, got 0" in capsys.readouterr().err
     assert cli.main(["train", "--n-mix", "3", "--epochs", "1", "--out", out]) == 2
     assert "--n-mix applies to --likelihood logistic" in capsys.readouterr().err
+    assert cli.main(["train", "--log-scale-min", "-9", "--epochs", "1", "--out", out]) == 2
+    assert "--log-scale-min applies to --likelihood logistic" in capsys.readouterr().err
+    assert cli.main(["train", "--likelihood", "logistic", "--log-scale-min=-inf", "--epochs", "1", "--out", out]) == 2
+    assert "argument --log-scale-min: must be a finite number, got -inf" in capsys.readouterr().err
+    assert cli.main(["train", "--likelihood", "logistic", "--log-scale-min", "6", "--epochs", "1", "--out", out]) == 2
+    assert "log_scale_min must be below log_scale_max, got 6.0 and 5.0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra", [["--levels", "2"], ["--levels", "4", "--likelihood", "logistic", "--n-mix", "2", "--conditional"]])

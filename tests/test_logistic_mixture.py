@@ -84,6 +84,41 @@ def test_a_narrow_component_puts_its_mass_on_one_interior_level() -> None:
     assert probs[2] > 0.999 and probs.sum().item() == pytest.approx(1.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("levels", [4, 256])
+@pytest.mark.parametrize("log_scale_min", [-7.0, -9.0])
+def test_the_lower_bound_caps_the_mass_of_an_interior_level_by_the_formula(levels: int, log_scale_min: float) -> None:
+    """A component centred on an interior level, its log-scale driven to the bound, gives that level
+    sigmoid(a) - sigmoid(-a) = tanh(a / 2) with a = half a bin / scale; an edge level gets more."""
+    mixture = DiscretizedLogisticMixture(1, levels, log_scale_min=log_scale_min)
+    level = levels // 2
+    centre = 2 * level / (levels - 1) - 1
+    for mean, at in ((centre, level), (-1.0, 0)):
+        params = torch.tensor([0.0, mean, -1e4]).view(1, 3, 1, 1).double()  # raw log-scale far below the bound
+        probs = mixture.level_log_probs(params).exp()[0, 0, :, 0, 0]
+        floor = mixture.bound_log_scales(torch.tensor(-1e4).double()).item()  # the bound, to within 1e-5
+        assert floor == pytest.approx(log_scale_min, abs=1e-5)
+        cap = math.tanh(1 / (2 * (levels - 1) * math.exp(floor)))
+        if at == level:
+            assert probs[at].item() == pytest.approx(cap, rel=1e-9)
+        else:  # the lowest level also takes the whole lower tail
+            assert probs[at].item() == pytest.approx((1 + cap) / 2, rel=1e-9)
+    if levels == 256:  # the figure quoted in the docstring and the README
+        assert round(math.tanh(1 / (2 * 255 * math.exp(-7.0))), 3) == 0.973
+
+
+@pytest.mark.parametrize("coupled", [True, False])
+def test_a_far_lower_bound_keeps_the_sums_exact_and_gradients_finite(coupled: bool) -> None:
+    mixture = DiscretizedLogisticMixture(10, 256, coupled=coupled, log_scale_min=-16.0)
+    params, x = random_case(mixture, 3, 100.0, torch.float32)
+    params[:, mixture.n_mix :] -= 20.0  # push the raw log-scales (and the rest) far down
+    params.requires_grad_(True)
+    total = mixture.level_log_probs(params.detach(), x).exp().sum(2)
+    assert torch.allclose(total, torch.ones_like(total), atol=1e-3, rtol=0)
+    log_p = mixture.log_prob(params, x)
+    (grad,) = torch.autograd.grad(log_p.sum(), [params])
+    assert torch.isfinite(log_p).all() and (log_p <= 1e-6).all() and torch.isfinite(grad).all()
+
+
 def test_log_scales_are_bounded_on_both_sides() -> None:
     mixture = DiscretizedLogisticMixture(2, 16, coupled=False, log_scale_min=-7.0, log_scale_max=5.0)
     raw = torch.tensor([-1e4, -8.0, 0.0, 6.0, 1e4]).double()
@@ -152,6 +187,9 @@ def test_sample_honours_the_generator_and_stays_on_the_grid() -> None:
         (lambda: DiscretizedLogisticMixture(2.5), "n_mix must be an int >= 1"),
         (lambda: DiscretizedLogisticMixture(3, levels=1), "levels must be >= 2"),
         (lambda: DiscretizedLogisticMixture(3, log_scale_min=2.0, log_scale_max=1.0), "log_scale_min must be below"),
+        (lambda: DiscretizedLogisticMixture(3, log_scale_min=-math.inf), "must be finite numbers"),
+        (lambda: DiscretizedLogisticMixture(3, log_scale_max=math.nan), "must be finite numbers"),
+        (lambda: DiscretizedLogisticMixture(3, log_scale_min="-9"), "must be finite numbers"),
     ],
 )
 def test_bad_constructor_arguments(build, pattern: str) -> None:
