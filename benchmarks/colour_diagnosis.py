@@ -102,6 +102,8 @@ def main() -> None:
                         help="lower log-scale bounds to re-score a mixture with")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if not 1 <= args.n <= 500:
+        parser.error(f"--n must be between 1 and 500 (the held-out digits), got {args.n}")
     torch.set_num_threads(args.threads)
     test = data.load_dataset(data.COLORED, "test", 256)
     every = torch.arange(0, len(test), max(1, len(test) // args.n))[: args.n]  # every k-th: all ten digits

@@ -20,6 +20,7 @@ log-probabilities (B, C, H, W) and draws samples. Every likelihood offers
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -160,7 +161,7 @@ class DiscretizedLogisticMixture:
     ) -> None:
         if isinstance(n_mix, bool) or not isinstance(n_mix, int) or n_mix < 1:
             raise ValueError(f"n_mix must be an int >= 1 (the number of logistic components), got {n_mix!r}")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (log_scale_min, log_scale_max)):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in (log_scale_min, log_scale_max)):
             raise ValueError(f"log_scale_min and log_scale_max must be finite numbers, got {log_scale_min!r} and {log_scale_max!r}")
         if not log_scale_min < log_scale_max:
             raise ValueError(f"log_scale_min must be below log_scale_max, got {log_scale_min} and {log_scale_max}")

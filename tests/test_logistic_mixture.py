@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -190,6 +191,7 @@ def test_sample_honours_the_generator_and_stays_on_the_grid() -> None:
         (lambda: DiscretizedLogisticMixture(3, log_scale_min=-math.inf), "must be finite numbers"),
         (lambda: DiscretizedLogisticMixture(3, log_scale_max=math.nan), "must be finite numbers"),
         (lambda: DiscretizedLogisticMixture(3, log_scale_min="-9"), "must be finite numbers"),
+        (lambda: DiscretizedLogisticMixture(3, log_scale_min=True), "must be finite numbers"),
     ],
 )
 def test_bad_constructor_arguments(build, pattern: str) -> None:
@@ -213,6 +215,11 @@ def test_bad_parameters_and_inputs() -> None:
         models.PixelCNN(levels=256, hidden=8, n_layers=1, likelihood=mixture)
     with pytest.raises(ValueError, match="couples the channels of a pixel itself"):
         models.PixelCNN(in_channels=3, levels=8, hidden=12, n_layers=1, likelihood=mixture, color_groups=3)
+
+
+def test_a_numpy_bound_is_taken_as_a_number() -> None:
+    mixture = DiscretizedLogisticMixture(3, log_scale_min=np.float32(-8.0))
+    assert mixture.log_scale_min == -8.0 and type(mixture.config()["log_scale_min"]) is float
 
 
 def test_config_round_trip() -> None:
