@@ -120,6 +120,18 @@ def test_a_far_lower_bound_keeps_the_sums_exact_and_gradients_finite(coupled: bo
     assert torch.isfinite(log_p).all() and (log_p <= 1e-6).all() and torch.isfinite(grad).all()
 
 
+def test_a_component_at_a_far_lower_bound_is_exact_and_finite_in_float32() -> None:
+    """At log_scale_min = -16 (a scale 5e-5 of a bin), a component centred on an interior level gives it
+    all the mass, every other level a finite log-probability, and the loss a finite gradient."""
+    mixture = DiscretizedLogisticMixture(1, 256, log_scale_min=-16.0)
+    centre = 2 * 100 / 255 - 1
+    params = torch.tensor([0.0, centre, -1e4]).view(1, 3, 1, 1).requires_grad_(True)
+    log_p = mixture.level_log_probs(params)[0, 0, :, 0, 0]
+    assert torch.isfinite(log_p).all() and log_p[100].item() > -1e-6 and log_p[99].item() < -1e3
+    (grad,) = torch.autograd.grad(mixture.log_prob(params, torch.full((1, 1, 1, 1), 101 / 255)).sum(), [params])
+    assert torch.isfinite(grad).all() and grad[0, 1].item() > 0  # the mean is pulled up towards level 101
+
+
 def test_log_scales_are_bounded_on_both_sides() -> None:
     mixture = DiscretizedLogisticMixture(2, 16, coupled=False, log_scale_min=-7.0, log_scale_max=5.0)
     raw = torch.tensor([-1e4, -8.0, 0.0, 6.0, 1e4]).double()
