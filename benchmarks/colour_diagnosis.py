@@ -12,6 +12,8 @@ scored given its label:
   stroke continues, and on the background (where it becomes a speck in a sample);
 * the label: how many bits the right label saves over a wrong one, and how often the model's own
   likelihood picks the right digit out of the ten;
+* completions: the classifier's verdict on held-out digits (5 of each) whose top rows are kept and
+  whose rest the model draws at temperature 1, given the label (can it carry a stroke on?);
 * for a coupled logistic mixture: the coefficient that shifts G's mean by R's value, against the
   image's own ratio (fg_G - bg_G) / (fg_R - bg_R), which a model that infers the ink's colour from
   the ink above would follow; the log-scale of its heaviest component on the background; and the
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from pixelcnn_edu import data, likelihoods, train
+from pixelcnn_edu import data, likelihoods, sample_quality, sampling, train
 
 INK = 16  # levels away from the background that count as ink
 
@@ -94,6 +96,20 @@ def diagnose(model, images: torch.Tensor, labels: torch.Tensor) -> None:
               f"lower bound {mixture.log_scale_min}")
 
 
+def completions(model, test: data.ImageDataset, rows: tuple[int, ...] = (7, 14), seed: int = 0) -> None:
+    """Keep the top ``rows`` of 5 held-out digits of each class, draw the rest, and judge the results."""
+    chosen = torch.cat([(test.labels == k).nonzero().flatten()[:5] for k in range(10)])
+    images, labels = test.images[chosen], test.labels[chosen]
+    classifier = sample_quality.load_classifier()
+    verdicts = [f"real digits {sample_quality.judge(classifier, images, labels).asked_fraction:.0%}"]
+    for kept in rows:
+        known = torch.zeros(28, 28, dtype=torch.bool)
+        known[:kept] = True
+        drawn = sampling.complete(model, images, known, y=labels, generator=torch.Generator().manual_seed(seed))[:, 0]
+        verdicts.append(f"top {kept} rows kept {sample_quality.judge(classifier, drawn, labels).asked_fraction:.0%}")
+    print("  completions classified as the asked digit (50 digits, T = 1): " + ", ".join(verdicts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", nargs="*", default=["gated_colored_mnist256"], help="shipped names or .pt files")
@@ -115,6 +131,7 @@ def main() -> None:
         print(f"{path.name}: {state['epoch']} epochs, test {train.evaluate(model, test):.4f} bits/dim given the digit, "
               f"{model.likelihood!r}")
         diagnose(model, test.images[every], test.labels[every])
+        completions(model, test)
         trained = model.likelihood
         if isinstance(trained, likelihoods.DiscretizedLogisticMixture):
             for bound in args.bounds:
