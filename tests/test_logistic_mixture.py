@@ -93,12 +93,12 @@ def test_the_lower_bound_caps_the_mass_of_an_interior_level_by_the_formula(level
     mixture = DiscretizedLogisticMixture(1, levels, log_scale_min=log_scale_min)
     level = levels // 2
     centre = 2 * level / (levels - 1) - 1
+    floor = mixture.bound_log_scales(torch.tensor(-1e4).double()).item()  # the bound, to within 1e-5
+    assert floor == pytest.approx(log_scale_min, abs=1e-5)
+    cap = math.tanh(1 / (2 * (levels - 1) * math.exp(floor)))
     for mean, at in ((centre, level), (-1.0, 0)):
         params = torch.tensor([0.0, mean, -1e4]).view(1, 3, 1, 1).double()  # raw log-scale far below the bound
         probs = mixture.level_log_probs(params).exp()[0, 0, :, 0, 0]
-        floor = mixture.bound_log_scales(torch.tensor(-1e4).double()).item()  # the bound, to within 1e-5
-        assert floor == pytest.approx(log_scale_min, abs=1e-5)
-        cap = math.tanh(1 / (2 * (levels - 1) * math.exp(floor)))
         if at == level:
             assert probs[at].item() == pytest.approx(cap, rel=1e-9)
         else:  # the lowest level also takes the whole lower tail
