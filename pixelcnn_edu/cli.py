@@ -175,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--warmup", type=_fraction, default=0.0, help="fraction of the run with a linear warm-up of the learning rate (default: 0)")
     t.add_argument("--ema", type=_ema_decay, default=None, help="keep and evaluate an exponential moving average of the weights with this decay, e.g. 0.999")
     t.add_argument("--mixed-precision", action="store_true", help="train the network in bfloat16 under torch.autocast (faster on CPUs with AVX-512 BF16 or AMX and on recent GPUs)")
+    t.add_argument("--marginal-bias", action="store_true", help="with the categorical likelihood: start the output bias at the training images' level histogram")
     t.add_argument("--train-limit", type=_positive, default=None, help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -228,6 +229,8 @@ def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood
     name = args.likelihood or ("logistic" if args.model == "pixelcnn++" else "categorical")
     if name == "logistic" and args.model in ("made", "independent"):
         raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
+    if args.marginal_bias and (name == "logistic" or args.model in ("made", "independent", "transformer")):
+        raise ValueError("--marginal-bias works with --likelihood categorical and --model pixelcnn, gated or pixelcnn++")
     if name == "categorical":
         for option, given in (("--uncoupled", args.uncoupled), ("--n-mix", args.n_mix is not None), ("--log-scale-min", args.log_scale_min is not None)):
             if given:
@@ -310,7 +313,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
         model, train_set, test_set, epochs=_or(args.epochs, profile.epochs), batch_size=_or(args.batch_size, profile.batch_size),
         lr=_or(args.lr, profile.lr), clip_grad=None if args.clip_grad == 0 else args.clip_grad, checkpoint=args.out, seed=args.seed,
         progress=not args.no_progress, schedule=args.schedule, warmup=args.warmup, ema=args.ema,
-        mixed_precision=args.mixed_precision,
+        mixed_precision=args.mixed_precision, marginal_bias=args.marginal_bias,
         metadata={"command": "python -m pixelcnn_edu " + shlex.join(argv), "profile": profile.name},
     )
     if history.test_bpd:

@@ -236,6 +236,7 @@ def fit(
     warmup: float = 0.0,
     ema: float | None = None,
     mixed_precision: bool = False,
+    marginal_bias: bool = False,
 ) -> History:
     """Train ``model`` by maximum likelihood with Adam, evaluating bits/dim after each epoch.
 
@@ -262,6 +263,8 @@ def fit(
             with AVX-512 BF16 or AMX, recent GPUs; elsewhere not measured, possibly slower). The
             weights, the likelihood, the loss and the test bits/dim stay in float32; :mod:`recipe`
             gives the measurements.
+        marginal_bias: first set a categorical model's output bias to the training images' level
+            histogram (:func:`recipe.start_at_marginal`; a resumed run then loads its checkpoint).
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
     stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
@@ -281,7 +284,10 @@ def fit(
     check_metadata(metadata or {})
     recipe.check_schedule(schedule, warmup)
     check_bool("mixed_precision", mixed_precision)
+    check_bool("marginal_bias", marginal_bias)
     device, dtype = device_and_dtype(model)
+    if marginal_bias:
+        recipe.start_at_marginal(model, train.images)  # before the EMA copy; a resumed run loads its weights over it
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     averaged = None if ema is None else recipe.ema_model(model, ema)
     path = None if checkpoint is None else Path(checkpoint)
