@@ -140,12 +140,11 @@ def update_ema(averaged: AveragedModel, model: torch.nn.Module) -> None:
 def start_at_marginal(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Set a categorical model's output bias to the log-frequencies of the levels in ``images``.
 
-    A fresh network's last layer adds small random numbers to its bias, so before any step the
-    model predicts, at every sub-pixel, roughly softmax(bias): uniform (8 bits per sub-pixel at 256
-    levels) when the bias is 0. With the bias set to log p(level) of the training images, one per
-    channel and level, it starts at the images' level histogram instead (most pixels of a digit
-    are background) and the steps go to what the pixel's context adds. Laplace's +1 keeps every
-    level's probability above 0.
+    A fresh network's logits are small random numbers, so before any step it predicts nearly the
+    uniform distribution at every sub-pixel (about 8 bits per sub-pixel at 256 levels). With the
+    output bias set to log p(level) of the training images, one per channel and level, it starts at
+    the images' level histogram instead (most pixels of a digit are background) and the steps go to
+    what the pixel's context adds. Laplace's +1 keeps every level's probability above 0.
 
     ``model`` is a :class:`models.PixelCNN`, :class:`models.GatedPixelCNN` or
     :class:`models.PixelCNNPlusPlus` with a :class:`likelihoods.Categorical` likelihood (their last
@@ -162,9 +161,14 @@ def start_at_marginal(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
             f"start_at_marginal sets the bias of a convolutional output layer (PixelCNN, GatedPixelCNN, "
             f"PixelCNNPlusPlus), which {type(model).__name__} does not have"
         )
-    check_images(images, in_channels=model.in_channels, levels=likelihood.levels, name="images")
-    index = to_level_index(images, likelihood.levels).transpose(0, 1).reshape(model.in_channels, -1)  # (C, N*H*W)
-    counts = torch.stack([torch.bincount(row, minlength=likelihood.levels) for row in index]).double() + 1.0
+    if not isinstance(images, torch.Tensor) or images.dim() == 0 or images.shape[0] == 0:
+        raise ValueError(f"start_at_marginal needs a tensor of training images (N, C, H, W) with N >= 1, got {images!r:.80}")
+    counts = torch.ones(model.in_channels, likelihood.levels, dtype=torch.float64)  # Laplace's +1
+    for chunk in images.split(1024):  # a large training set is counted a slice at a time
+        check_images(chunk, in_channels=model.in_channels, levels=likelihood.levels, name="images")
+        index = to_level_index(chunk, likelihood.levels)  # (n, C, H, W)
+        for c, row in enumerate(counts):
+            row += torch.bincount(index[:, c].flatten().cpu(), minlength=likelihood.levels)
     log_freq = (counts / counts.sum(1, keepdim=True)).log()  # (C, levels)
     order = getattr(model, "output_order", torch.arange(layer.out_channels))  # logit j is the layer's map order[j]
     layer.bias[order.to(layer.bias.device)] = log_freq.flatten().to(layer.bias)

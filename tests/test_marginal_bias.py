@@ -91,6 +91,9 @@ def test_images_that_do_not_fit_the_model_are_refused() -> None:
         recipe.start_at_marginal(model, torch.zeros(2, 1, 5, 5))  # one channel for an RGB model
     with pytest.raises(ValueError, match="images"):
         recipe.start_at_marginal(model, torch.full((2, 3, 5, 5), 0.5))  # between the levels 1/3 and 2/3
+    for nothing in (torch.zeros(0, 3, 5, 5), [[0.0]]):
+        with pytest.raises(ValueError, match="needs a tensor of training images"):
+            recipe.start_at_marginal(model, nothing)
 
 
 def test_fit_starts_a_fresh_run_at_the_histogram_and_leaves_a_resumed_one_alone(make_pixelcnn, digit_crops, tmp_path: Path) -> None:
