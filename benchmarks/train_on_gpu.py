@@ -33,6 +33,9 @@ COLOUR = ["--dataset", "colored-mnist", "--conditional"]
 RECIPE = ["--batch-size", "64", "--schedule", "cosine", "--warmup", "0.05"]
 SHIPPED_GATED = ["--hidden", "16", "--n-layers", "6", "--kernel-size", "3", "--dilations", "1,2,1,3,1,2"]
 WIDE_GATED = ["--hidden", "64", "--n-layers", "8", "--kernel-size", "3", "--dilations", "1,2,1,3,1,2,1,3"]
+# the shipped 256-level colour mixture (coupled logistics, class maps)
+COLOUR_MIXTURE_256 = ["--model", "gated", *COLOUR, "--levels", "256", *WIDE_GATED, "--likelihood", "logistic", "--n-mix", "10",
+                      "--class-maps", "8", "--lr", "0.001", *RECIPE]
 
 # name -> (CLI arguments without --epochs/--out/--device, most epochs worth giving it)
 RUNS: dict[str, tuple[list[str], int]] = {
@@ -45,13 +48,9 @@ RUNS: dict[str, tuple[list[str], int]] = {
     # class-conditional colour digits; --class-maps: each class bias varies over the image (a class bias the
     # same at every pixel left the label almost unused on colour digits: 14 % asked digit at 256 levels)
     # notebook 05 and issue 13: 256 levels, coupled logistic mixtures
-    "gated_colored_mnist256": (
-        ["--model", "gated", *COLOUR, "--levels", "256", *WIDE_GATED, "--likelihood", "logistic", "--n-mix", "10",
-         "--class-maps", "8", "--lr", "0.001", *RECIPE], 300),
+    "gated_colored_mnist256": (COLOUR_MIXTURE_256, 300),
     # the same with the log-scale bound at -8: re-scored with it, the shipped weights gained 0.06 bits/dim (README)
-    "gated_colored_mnist256_bound8": (
-        ["--model", "gated", *COLOUR, "--levels", "256", *WIDE_GATED, "--likelihood", "logistic", "--n-mix", "10",
-         "--log-scale-min", "-8", "--class-maps", "8", "--lr", "0.001", *RECIPE], 300),
+    "gated_colored_mnist256_bound8": ([*COLOUR_MIXTURE_256, "--log-scale-min", "-8"], 300),
     "gated_colored_mnist256_softmax": (
         ["--model", "gated", *COLOUR, "--levels", "256", *WIDE_GATED, "--class-maps", "8", "--lr", "0.001", *RECIPE], 300),
     "pixelcnnpp_colored_mnist256": (
