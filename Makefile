@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CELL_TIMEOUT ?= 600
 
-.PHONY: lab test unit notebooks test-browser clean
+.PHONY: lab test unit notebooks smoke-gpu test-browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ unit: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+
+# Every notebook in the gpu profile with its budgets shrunk to a few steps (PIXELCNN_EDU_SMOKE=1), on
+# whatever device there is: proves the gpu profile's cells run; compares no output.
+smoke-gpu: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py --profile gpu --smoke --timeout $(CELL_TIMEOUT)
 
 # Every notebook in real JupyterLab (headless Debian Chromium): Run All, no errors, widgets drawn and responding.
 test-browser: $(STAMP)

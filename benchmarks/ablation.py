@@ -24,15 +24,15 @@ from pixelcnn_edu import ablation
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", choices=[*ablation.STUDIES, "all"], default="all")
-    parser.add_argument("--profile", choices=["quick", "full"], default="quick",
-                        help="quick: the embedded digits, minutes on two cores; full: MNIST and CelebA, for a GPU")
+    parser.add_argument("--profile", choices=["quick", "gpu"], default="quick",
+                        help="quick: the embedded digits, minutes on two cores; gpu: MNIST and CelebA at the gpu profile's budget")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 (default 3)")
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    budget = ablation.QUICK if args.profile == "quick" else ablation.FULL
+    budget = ablation.QUICK if args.profile == "quick" else ablation.GPU
     if args.epochs is not None:
         budget = dataclasses.replace(budget, epochs=args.epochs)
     print(f"{ablation.REPORT}; budget per run: {budget}")

@@ -43,7 +43,7 @@ RUNS: dict[str, tuple[list[str], int]] = {
     "gated_mnist256": (["--model", "gated", *GREY, *SHIPPED_GATED, "--lr", "0.002", *RECIPE], 40),
     "gated_logistic_mnist256": (
         ["--model", "gated", *GREY, *SHIPPED_GATED, "--likelihood", "logistic", "--n-mix", "5", "--lr", "0.002", *RECIPE], 40),
-    # the full profile's gated model (64 maps, 8 layers) at 256 grey levels
+    # the gpu profile's gated model (64 maps, 8 layers) at 256 grey levels
     "gated_wide_mnist256": (["--model", "gated", *GREY, *WIDE_GATED, "--lr", "0.001", *RECIPE], 300),
     # class-conditional colour digits; --class-maps: each class bias varies over the image (a class bias the
     # same at every pixel left the label almost unused on colour digits: 14 % asked digit at 256 levels)

@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 import statistics
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 
 from . import data, models, train
+
+if TYPE_CHECKING:
+    from . import profiles
 
 REPORT = "Hoang Pham, DSLab, \"PixelCNN\" (lab report)"
 
@@ -38,7 +41,7 @@ class Study:
     variants: dict[str, dict[str, Any]]
     report: dict[str, float]
     report_setting: str
-    color: bool = False  # trained on colour images (coloured digits, or CelebA in the full profile)
+    color: bool = False  # trained on colour images (coloured digits, or CelebA in the gpu profile)
 
 
 STUDIES: dict[str, Study] = {
@@ -88,8 +91,16 @@ class Budget:
 
 
 QUICK = Budget()  # seconds per run on two CPU cores, the embedded digits
-FULL = Budget(hidden=64, epochs=20, train_limit=None, test_limit=None, batch_size=128, lr=1e-3, color_levels=256,
-              dataset="mnist", color_dataset="celeba")  # the report's size and learning rate, for a GPU
+# the report's width and learning rate on full MNIST, three epochs of 20,000 digits per run (docs/gpu.md)
+GPU = Budget(hidden=64, epochs=3, train_limit=20000, test_limit=None, batch_size=128, lr=1e-3, color_levels=256,
+             dataset="mnist", color_dataset="celeba")
+
+
+def budget_for(profile: "profiles.Profile") -> Budget:
+    """The study budget of a run profile: QUICK for quick, GPU otherwise; cut to one epoch of a few
+    images when the profile is shrunk for a smoke run."""
+    budget = QUICK if profile.name == "quick" else GPU
+    return replace(budget, epochs=1, train_limit=32, test_limit=32) if profile.smoke else budget
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Command line: ``python -m pixelcnn_edu train | sample | evaluate``.
+"""Command line: ``python -m pixelcnn_edu train | sample | evaluate | reproduce``.
 
     python -m pixelcnn_edu train --dataset mnist-embedded --levels 2 --epochs 5 --out runs/pixelcnn.pt
     python -m pixelcnn_edu train --model gated --conditional --epochs 5 --out runs/gated.pt
@@ -6,10 +6,13 @@
     python -m pixelcnn_edu train --model transformer --d-model 32 --n-heads 4 --n-layers 4 --out runs/transformer.pt
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
+    python -m pixelcnn_edu reproduce --list
+    python -m pixelcnn_edu reproduce uva-gated-mnist256 --dry-run
 
 Options left out of ``train`` come from the profile (``--profile`` or ``$PIXELCNN_EDU_PROFILE``);
 a colour dataset gets the profile's ``color_levels``. Training resumes from ``--out`` when that
-checkpoint exists (``--restart`` to start over).
+checkpoint exists (``--restart`` to start over). ``reproduce NAME`` runs one of the paper-scale recipes
+of :mod:`reproduce` through the same training code (docs/recipes.md).
 
 Every error is one line on stderr and exit code 2: bad values are rejected while the arguments are
 read, the device and the output paths are checked before any data is loaded or any image drawn.
@@ -28,7 +31,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 import torch
 
-from . import data, likelihoods, models, profiles, recipe, sampling, train
+from . import data, likelihoods, models, profiles, recipe, reproduce, sampling, train
 from .checks import check_temperature
 
 
@@ -203,6 +206,19 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=_positive, default=256)
     e.add_argument("--data-root", default="data")
     e.add_argument("--device", type=_device, default=None)
+
+    r = sub.add_parser("reproduce", help="run a paper-scale recipe (resumable; see --list and docs/recipes.md)")
+    r.add_argument("name", nargs="?", metavar="NAME", help="the recipe (see --list)")
+    r.add_argument("--list", action="store_true", help="print the recipes: published figure, parameters, GFLOP/image, estimated time")
+    r.add_argument("--dry-run", action="store_true", help="print the configuration, the train command and the estimates; train nothing")
+    r.add_argument("--out", type=Path, default=None, help="checkpoint (default: runs/NAME.pt, runs/NAME-shortened.pt for a shortened run)")
+    r.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    r.add_argument("--data-root", default="data", help="folder with (or for) the torchvision dataset files")
+    r.add_argument("--epochs", type=_positive, default=None, help="for testing: fewer epochs than the recipe's (printed and recorded as a shortened run)")
+    r.add_argument("--train-limit", type=_positive, default=None,
+                   help="for testing: fewer training images than the recipe's (printed and recorded as a shortened run)")
+    r.add_argument("--restart", action="store_true", help="ignore an existing checkpoint at --out")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
@@ -291,18 +307,30 @@ def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: in
     return models.IndependentPixels(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)
 
 
-def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
+def cmd_train(
+    args: argparse.Namespace, argv: Sequence[str], *, datasets: tuple[data.ImageDataset, data.ImageDataset] | None = None,
+    model_overrides: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+) -> train.History:
+    """Train as ``args`` say. ``reproduce`` passes its own (train, test) ``datasets``, constructor
+    arguments no option sets (``model_overrides``) and extra checkpoint ``metadata``."""
     _check_out(args.out, "model.pt")
     device = _or(args.device, profiles.default_device())
     profile = profiles.get_profile(args.profile)
-    name = _or(args.dataset, profile.dataset)
-    levels = _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
-    train_set = data.load_dataset(name, "train", levels, root=args.data_root)
-    test_set = data.load_dataset(name, "test", levels, root=args.data_root)
+    if datasets is None:
+        name = _or(args.dataset, profile.dataset)
+        levels = _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
+        train_set = data.load_dataset(name, "train", levels, root=args.data_root)
+        test_set = data.load_dataset(name, "test", levels, root=args.data_root)
+    else:
+        (train_set, test_set), levels = datasets, datasets[0].levels
     if args.train_limit is not None:
         train_set = train_set.subset(args.train_limit)
     torch.manual_seed(args.seed)
-    model = _build_model(args, profile, levels, train_set).to(device)
+    model = _build_model(args, profile, levels, train_set)
+    if model_overrides:  # the same class with some constructor arguments changed, its weights drawn from the same seed
+        torch.manual_seed(args.seed)
+        model = models.from_config(models.model_name(model), {**model.config(), **model_overrides})
+    model = model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.model}: {n_params:,} parameters; {train_set} -> {args.out}")
     if args.restart:
@@ -314,7 +342,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
         lr=_or(args.lr, profile.lr), clip_grad=None if args.clip_grad == 0 else args.clip_grad, checkpoint=args.out, seed=args.seed,
         progress=not args.no_progress, schedule=args.schedule, warmup=args.warmup, ema=args.ema,
         mixed_precision=args.mixed_precision, marginal_bias=args.marginal_bias,
-        metadata={"command": "python -m pixelcnn_edu " + shlex.join(argv), "profile": profile.name},
+        metadata={"command": "python -m pixelcnn_edu " + shlex.join(argv), "profile": profile.name, **(metadata or {})},
     )
     if history.test_bpd:
         print(
@@ -322,6 +350,47 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> None:
             f"test {history.test_bpd[-1]:.4f} bits/dim, {history.images_per_s[-1]:.0f} images/s"
         )
     print(f"saved {args.out}")
+    return history
+
+
+def cmd_reproduce(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    if args.list:
+        given = [o for o, v in (("NAME", args.name), ("--dry-run", args.dry_run), ("--out", args.out), ("--device", args.device),
+                                ("--epochs", args.epochs), ("--train-limit", args.train_limit), ("--restart", args.restart),
+                                ("--data-root", args.data_root != "data"), ("--no-progress", args.no_progress)) if v]
+        if given:
+            raise ValueError(f"--list takes no other option or name, got {', '.join(given)}")
+        print(reproduce.list_table())
+        return
+    if args.name is None:
+        raise ValueError(f"give a recipe NAME ({', '.join(reproduce.RECIPES)}) or --list")
+    recipe = reproduce.get_recipe(args.name)
+    shortened = {}
+    for what, value, full in (("epochs", args.epochs, recipe.epochs), ("training images", args.train_limit, recipe.n_train)):
+        if value is not None and value >= full:
+            raise ValueError(f"a recipe's {what} can only be shortened (for testing): {value:,} is not below its {full:,}")
+        if value is not None:
+            shortened[what] = (value, full)
+    out = args.out = args.out or Path("runs") / f"{recipe.name}{'-shortened' if shortened else ''}.pt"  # main() names it on a 2nd Ctrl-C
+    changes = dict(epochs=args.epochs, train_limit=args.train_limit, device=args.device, data_root=args.data_root,
+                   restart=args.restart, no_progress=args.no_progress)
+    train_argv = reproduce.train_argv(recipe, out, **changes)
+    cost = reproduce.cost(recipe, epochs=args.epochs, n_train=args.train_limit)
+    print(reproduce.describe(recipe, train_argv, cost, shortened))
+    print(f"  checkpoint: {out} ({'exists: this command resumes it' if out.exists() and not args.restart else 'a new run'})")
+    if args.dry_run:
+        return
+    _check_out(out, "run.pt")  # before the data is loaded
+    train_args = _parser().parse_args(["train", *train_argv])
+    datasets = reproduce.load_data(recipe, root=args.data_root)
+    metadata = {"recipe": recipe.name, "shortened": {what: new for what, (new, _) in shortened.items()},
+                "train_command": "python -m pixelcnn_edu train " + shlex.join(train_argv),
+                "model_overrides": dict(recipe.model_overrides),
+                "binarisation": f"Bernoulli, seeds {reproduce.BINARISATION_SEEDS}" if recipe.binarise else None}
+    resume_argv = [a for a in argv if a != "--restart"]  # the checkpoint records the command that continues it
+    history = cmd_train(train_args, resume_argv, datasets=datasets, model_overrides=recipe.model_overrides, metadata=metadata)
+    if history.test_bpd:
+        print(reproduce.result_line(recipe, history.test_bpd[-1], len(history.test_bpd), shortened))
 
 
 def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
@@ -364,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exit:  # --help (0), or a bad option already reported on one line (2)
         return int(exit.code or 0)
-    command = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command]
+    command = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce}[args.command]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
@@ -376,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(stop, file=sys.stderr)
         return 130
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling or evaluating
-        saved = args.command == "train" and args.out.is_file()
+        saved = args.command in ("train", "reproduce") and args.out is not None and args.out.is_file()
         print(f"interrupted; {args.out} holds every finished batch: run the same command to resume" if saved else "interrupted", file=sys.stderr)
         return 130
     return 0
