@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (with a progress bar)")
     t.add_argument("--model", choices=sorted(models.MODELS), default="pixelcnn", help="model family (default: pixelcnn)")
-    t.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None, help="defaults for everything below (default: quick without CUDA, full with)")
+    t.add_argument("--profile", choices=profiles.names(), default=None, help="defaults for everything below (default: quick without CUDA, gpu with; full is gpu's old name)")
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
     t.add_argument("--levels", type=_int_at_least(2), default=None,
                    help="values per sub-pixel; 2 binarises (default: the profile's levels, or color_levels for a colour dataset)")
