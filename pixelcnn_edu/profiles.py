@@ -98,8 +98,8 @@ PROFILES = {
     "gpu": Profile(
         name="gpu", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
         epochs=1, batch_size=128, lr=1e-3, train_limit=None, test_limit=None, n_samples=32,
-        color_dataset="cifar10", color_levels=256, color_epochs=2, made_hidden=(2000, 2000), made_epochs=10,
-        gated_hidden=64, gated_layers=8, pp_hidden=64, pp_resnet=2, transformer_d_model=128, transformer_layers=4,
+        color_dataset="cifar10", color_levels=256, color_epochs=3, made_hidden=(2000, 2000), made_epochs=10,
+        gated_hidden=44, gated_layers=8, pp_hidden=64, pp_resnet=2, transformer_d_model=128, transformer_layers=4,
         mixture_train_limit=None, race_train=60000, race_train_256=20000, race_test=2000, race_batch_size=64,
     ),
 }
