@@ -5,6 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CELL_TIMEOUT ?= 600
+# Tests and notebooks run on JOBS processes (pytest-xdist; auto: one per core), each on one thread: one
+# process per notebook, and no two processes' OpenMP threads competing for the same core.
+JOBS ?= auto
+PARALLEL := -n $(JOBS)
+ONE_THREAD := OMP_NUM_THREADS=1
 
 .PHONY: lab test unit notebooks smoke-gpu test-browser clean
 
@@ -19,10 +24,10 @@ lab: $(STAMP)
 test: unit notebooks
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) tests --ignore=tests/browser
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+	$(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) --dist loadfile --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
 # Every notebook in the gpu profile with its budgets shrunk to a few steps (PIXELCNN_EDU_SMOKE=1), on
 # whatever device there is: proves the gpu profile's cells run; compares no output.
