@@ -38,13 +38,19 @@ def check_bool(name: str, value: bool) -> bool:
     return value
 
 
+def check_positive_number(name: str, value: float, hint: str = "") -> float:
+    """Return ``value`` if it is a finite int or float > 0 (bools, strings and tensors rejected, so
+    ``lr=True`` or ``clip_grad="1"`` cannot slip through); ``hint`` ends the ValueError's message."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}{hint}")
+    return value
+
+
 def check_temperature(temperature: float) -> float:
     """Return ``temperature`` if it is a finite number > 0 (p_T(k) is proportional to p(k)^(1/T))."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-    return temperature
+    return check_positive_number("temperature", temperature)
 
 
 def check_image_size(image_size: int | Sequence[int], name: str = "image_size") -> tuple[int, int]:

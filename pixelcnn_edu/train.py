@@ -35,7 +35,7 @@ from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as
     save_checkpoint,
 )
 from . import recipe
-from .checks import check_bool, check_positive_int, device_and_dtype
+from .checks import check_bool, check_int, check_positive_int, check_positive_number, device_and_dtype
 from .data import ImageDataset
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
 
@@ -65,12 +65,24 @@ def _labels(model: torch.nn.Module, labels: torch.Tensor) -> torch.Tensor | None
     return labels if getattr(model, "n_classes", None) is not None else None
 
 
+def check_dataset(name: str, value: Any) -> ImageDataset:
+    """Return ``value`` if it is an :class:`ImageDataset` (a bare tensor of images has no levels or labels)."""
+    if not isinstance(value, ImageDataset):
+        raise TypeError(f"{name} must be a data.ImageDataset (data.load_dataset(...) returns one; wrap a tensor of "
+                        f"images with data.ImageDataset(images, labels, levels, name)), got {type(value).__name__}")
+    return value
+
+
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module, dataset: ImageDataset, *, batch_size: int = 256, progress: bool = False, per_image: bool = False
 ) -> float | torch.Tensor:
     """Negative log-likelihood of ``dataset`` in bits per dimension (eval mode): the average over
     the images, or with ``per_image=True`` each image's own score, (N,) on the CPU."""
+    check_dataset("dataset", dataset)
+    check_positive_int("batch_size", batch_size)
+    check_bool("progress", progress)
+    check_bool("per_image", per_image)
     if len(dataset) == 0:
         raise ValueError(f"dataset {dataset.name!r} has no images to evaluate")
     (device, dtype), was_training = device_and_dtype(model), model.training
@@ -269,18 +281,26 @@ def fit(
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
     stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
     """
+    check_dataset("train", train)
+    if test is not None:
+        check_dataset("test", test)
     for ds in (train, test):
         if ds is not None and ds.levels != model.levels:
             raise ValueError(f"dataset {ds.name!r} has {ds.levels} levels but the model has {model.levels}")
     if len(train) == 0:
         raise ValueError(f"training set {train.name!r} has no images")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    check_int("epochs", epochs, 0)
     check_positive_int("batch_size", batch_size)
+    check_int("seed", seed, 0)
     if checkpoint_every_batches is not None:
         check_positive_int("checkpoint_every_batches", checkpoint_every_batches)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if checkpoint_every_seconds is not None:
+        check_positive_number("checkpoint_every_seconds", checkpoint_every_seconds, " (None: no saves by time)")
+    check_positive_number("lr", lr)
+    if clip_grad is not None:  # 0 would clip every gradient to nothing, a negative norm turns it around
+        check_positive_number("clip_grad", clip_grad, " (None: no clipping)")
+    check_bool("resume", resume)
+    check_bool("progress", progress)
     check_metadata(metadata or {})
     recipe.check_schedule(schedule, warmup)
     check_bool("mixed_precision", mixed_precision)

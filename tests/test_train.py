@@ -74,7 +74,7 @@ def test_dataset_levels_mismatch_raises(make_pixelcnn, digit_crops: data.ImageDa
         train.fit(make_pixelcnn(levels=2), four_levels, epochs=1, **FIT)
     with pytest.raises(ValueError, match="has 4 levels"):
         train.fit(make_pixelcnn(levels=2), digit_crops, four_levels, epochs=1, **FIT)
-    with pytest.raises(ValueError, match="epochs must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="epochs must be >= 0, got -1"):
         train.fit(make_pixelcnn(), digit_crops, epochs=-1, **FIT)
 
 
