@@ -18,8 +18,8 @@ import torch
 from pixelcnn_edu import ablation, layers, models, profiles, reproduce
 from pixelcnn_edu.likelihoods import Categorical, DiscretizedLogisticMixture
 
-TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000, "celeba": 162770}
-SIZES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32), "celeba": (3, 32, 32)}
+SIZES = {name: shape for name, (shape, _) in reproduce.DATASET_SIZES.items()}  # (C, H, W)
+TRAIN_IMAGES = {name: n_train for name, (_, (n_train, _)) in reproduce.DATASET_SIZES.items()}
 
 
 def n_params(model: torch.nn.Module) -> int:

@@ -13,6 +13,7 @@ then fails the cell although it ran correctly. The cell time limit stays as set 
 """
 
 import os
+from unittest import mock
 
 import pytest
 
@@ -39,13 +40,5 @@ def pytest_runtest_setup(item):
     """nbval starts a notebook's kernel while setting up its first cell: pin the environment then."""
     if not _is_notebook_cell(item):
         return (yield)
-    saved = {key: os.environ.get(key) for key in PINNED}
-    os.environ.update(PINNED)
-    try:
+    with mock.patch.dict(os.environ, PINNED):  # set while the kernel starts, put back after
         return (yield)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -63,11 +63,11 @@ class Recipe:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return _SIZES[self.dataset][0]
+        return DATASET_SIZES[self.dataset][0]
 
     @property
     def sizes(self) -> tuple[int, int]:
-        return _SIZES[self.dataset][1]
+        return DATASET_SIZES[self.dataset][1]
 
     @property
     def epochs(self) -> int:
@@ -78,7 +78,7 @@ class Recipe:
         return min(int(self.train.get("train-limit", self.sizes[0])), self.sizes[0])
 
 
-_SIZES = {"mnist": ((1, 28, 28), (60_000, 10_000)), "cifar10": ((3, 32, 32), (50_000, 10_000))}  # (C, H, W), (train, test)
+DATASET_SIZES = {"mnist": ((1, 28, 28), (60_000, 10_000)), "cifar10": ((3, 32, 32), (50_000, 10_000))}  # (C, H, W), (train, test)
 _BERNOULLI = ("data: one seeded Bernoulli draw of each grey digit (train seed 0, test seed 1), like Salakhutdinov & Murray's "
               "file but other random numbers; the train command's --levels 2 thresholds at 0.5, which is not comparable")
 _PIXELRNN = "van den Oord, Kalchbrenner & Kavukcuoglu (2016), 'Pixel Recurrent Neural Networks'"

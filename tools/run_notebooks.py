@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -31,15 +32,11 @@ def run(path: Path, env: dict[str, str], timeout: int, out: Path | None) -> tupl
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start, error = time.perf_counter(), None
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the kernel inherits the environment it starts in
     try:
-        client.execute()
+        with mock.patch.dict(os.environ, env):  # the kernel inherits the environment it starts in
+            client.execute()
     except CellExecutionError as err:
         error = str(err).strip().splitlines()[-1]
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, out / path.name)
