@@ -151,11 +151,22 @@ SIGNATURE_NAMES = {
     "dataset": "dataset (--dataset)",
     "n_train": "number of training images (--train-limit)",
 }
+# How each step is taken: files written before these were recorded lack them, and are
+# compared on the settings above only.
+SETTING_NAMES = {
+    "lr": "learning rate (--lr)",
+    "clip_grad": "gradient clipping (--clip-grad)",
+    "schedule": "learning-rate schedule (--schedule)",
+    "warmup": "warm-up (--warmup)",
+    "ema": "EMA decay (--ema)",
+    "mixed_precision": "mixed precision (--mixed-precision)",
+}
 
 
-def run_signature(train: ImageDataset, batch_size: int, seed: int) -> dict[str, Any]:
-    """The settings that decide which images make up batch b of epoch e."""
-    return {"batch_size": batch_size, "seed": seed, "dataset": train.name, "n_train": len(train)}
+def run_signature(train: ImageDataset, batch_size: int, seed: int, **settings: Any) -> dict[str, Any]:
+    """The settings that decide which images make up batch b of epoch e, and ``settings`` (the keys of
+    ``SETTING_NAMES``), which decide the step taken on it."""
+    return {"batch_size": batch_size, "seed": seed, "dataset": train.name, "n_train": len(train), **settings}
 
 
 def check_signature(stored: dict[str, Any] | None, current: dict[str, Any], path: str | Path, batch: int) -> None:
@@ -164,7 +175,7 @@ def check_signature(stored: dict[str, Any] | None, current: dict[str, Any], path
         if batch:
             warnings.warn(f"{path} does not record the settings of its run; resuming at batch {batch} assumes they are the same", stacklevel=3)
         return
-    for key, label in SIGNATURE_NAMES.items():
+    for key, label in {**SIGNATURE_NAMES, **{k: v for k, v in SETTING_NAMES.items() if k in stored}}.items():
         if stored.get(key) != current.get(key):
             raise ValueError(
                 f"{path} was trained with {label} {stored.get(key)!r}, this run uses {current.get(key)!r}: resuming would "
@@ -259,7 +270,9 @@ def fit(
         checkpoint: file saved after every epoch, every ``checkpoint_every_batches`` batches or
             ``checkpoint_every_seconds`` seconds, on Ctrl-C/SIGTERM and on any error. If it exists
             and ``resume`` is true, training continues from it after its last finished batch; it
-            must belong to the same model and run settings (batch size, seed, training data).
+            must belong to the same model and run settings (batch size, seed, training data, and the
+            step settings lr, clip_grad, schedule, warmup, ema, mixed_precision), or the resume is
+            refused by name. A file that already holds ``epochs`` epochs trains nothing and warns.
         seed: seeds the shuffling of epoch e with ``seed + e`` so a resumed run sees the
             same batches as an uninterrupted one.
         metadata: extra plain values stored in the checkpoint (e.g. the command that trained it).
@@ -311,9 +324,15 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     averaged = None if ema is None else recipe.ema_model(model, ema)
     path = None if checkpoint is None else Path(checkpoint)
-    state = TrainingState(run_signature(train, batch_size, seed))
+    state = TrainingState(run_signature(train, batch_size, seed, lr=lr, clip_grad=clip_grad, schedule=schedule, warmup=warmup,
+                                        ema=ema, mixed_precision=mixed_precision))
     if path is not None and resume and path.exists():
         state = _resume(model, optimizer, path, state.signature, device, averaged)
+        if state.epoch >= epochs:
+            warnings.warn(
+                f"{path} holds a finished run of {state.epoch} epoch(s) (asked for {epochs}): nothing was trained, and the "
+                f"history returned is the stored one. To train again, give another checkpoint path or resume=False "
+                f"(--restart); to train longer, ask for more epochs", stacklevel=2)
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] = lr  # the lr argument wins over the one stored in a resumed optimizer
     starts = range(0, len(train), batch_size)

@@ -1,0 +1,66 @@
+"""A resumed fit must be the same run: other step settings are refused by name, and a finished run says
+so instead of returning as if it had trained (issue 28: a re-run cell with another learning rate
+returned in 1.7 s having trained nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from pixelcnn_edu import data, models, train
+
+
+@pytest.fixture(scope="module")
+def digits() -> data.ImageDataset:
+    return data.load_dataset(data.EMBEDDED, "test", levels=2).subset(16)
+
+
+def tiny() -> models.PixelCNN:
+    torch.manual_seed(0)
+    return models.PixelCNN(1, 2, hidden=4, n_layers=1)
+
+
+BASE = dict(epochs=1, batch_size=8, lr=1e-3, progress=False)
+
+
+@pytest.mark.parametrize(("change", "label"), [
+    (dict(lr=2e-3), "learning rate"),
+    (dict(clip_grad=None), "gradient clipping"),
+    (dict(schedule="cosine"), "learning-rate schedule"),
+    (dict(warmup=0.5), "warm-up"),
+    (dict(ema=0.9), "EMA decay"),
+    (dict(mixed_precision=True), "mixed precision"),
+], ids=["lr", "clip_grad", "schedule", "warmup", "ema", "mixed_precision"])
+def test_a_resume_with_another_step_setting_is_refused_by_name(digits, tmp_path: Path, change, label) -> None:
+    path = tmp_path / "run.pt"
+    train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
+    with pytest.raises(ValueError, match=f"was trained with {label}"):
+        train.fit(tiny(), digits, digits, checkpoint=path, **{**BASE, "epochs": 2, **change})
+
+
+def test_a_finished_run_says_so_and_trains_nothing(digits, tmp_path: Path) -> None:
+    path = tmp_path / "run.pt"
+    first = train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
+    model = tiny()
+    with pytest.warns(UserWarning, match="holds a finished run of 1 epoch"):
+        again = train.fit(model, digits, digits, checkpoint=path, **BASE)
+    assert again.test_bpd == first.test_bpd
+    with pytest.warns(UserWarning, match="another checkpoint path or resume=False"):
+        train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
+
+
+def test_the_same_settings_still_resume_and_train_longer(digits, tmp_path: Path) -> None:
+    path = tmp_path / "run.pt"
+    train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
+    longer = train.fit(tiny(), digits, digits, checkpoint=path, **{**BASE, "epochs": 2})
+    assert len(longer.test_bpd) == 2
+
+
+def test_a_file_from_before_the_settings_were_recorded_resumes_on_the_old_checks() -> None:
+    stored = {"batch_size": 8, "seed": 0, "dataset": "d", "n_train": 16}
+    current = {**stored, "lr": 5e-3, "clip_grad": 1.0, "schedule": "constant", "warmup": 0.0, "ema": None, "mixed_precision": False}
+    train.check_signature(stored, current, "old.pt", batch=0)  # no error: the old file cannot say its lr
+    with pytest.raises(ValueError, match="batch size"):
+        train.check_signature(stored, {**current, "batch_size": 16}, "old.pt", batch=0)
