@@ -64,7 +64,7 @@ def _completion_steps(model, x, known, n, y, temperature, generator, progress, c
         return t.to(device).repeat_interleave(n, dim=0)
 
     y = None if y is None else repeat(_one_label_per_image(y, b))
-    y = _start(model, n * b, (h, w), y, temperature)[-1]
+    y = _start(model, n * b, (h, w), y, temperature, generator)[-1]
     known = repeat(known)
     canvas = torch.where(known, repeat(x), torch.zeros((), device=device)).to(dtype)
     steps = _steps(model, canvas, known, y, temperature, generator, progress, cache)

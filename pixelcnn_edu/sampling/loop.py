@@ -122,7 +122,8 @@ def _check_model(model: AutoregressiveModel) -> None:
         raise TypeError(f"model must be a pixelcnn_edu model (models.AutoregressiveModel), got {type(model).__name__}")
 
 
-def _start(model: AutoregressiveModel, n: int, image_size, y: torch.Tensor | None, temperature: float):
+def _start(model: AutoregressiveModel, n: int, image_size, y: torch.Tensor | None, temperature: float,
+           generator: torch.Generator | None):
     """Validate the common arguments; return (device, dtype, (H, W), y on the device)."""
     _check_model(model)
     check_positive_int("n", n)
@@ -130,6 +131,15 @@ def _start(model: AutoregressiveModel, n: int, image_size, y: torch.Tensor | Non
     h, w = check_image_size(image_size)
     model.check_image_size((h, w))
     device, dtype = device_and_dtype(model)  # a float64 model samples in float64
+    if dtype not in (torch.float32, torch.float64):  # level k / (levels - 1) is not exact in 16 bits
+        raise ValueError(f"sampling needs a float32 or float64 model, got {dtype} (its values would fall off the "
+                         f"level grid); sample from model.float() and keep mixed precision for training")
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__} {generator!r}")
+        if generator.device.type != device.type:
+            raise ValueError(f"generator is on {generator.device} but the model is on {device}: "
+                             f"use torch.Generator(device={str(device)!r}).manual_seed(...)")
     check_labels(y, batch_size=n, n_classes=model.n_classes)
     return device, dtype, (h, w), None if y is None else y.to(device)
 
@@ -151,7 +161,7 @@ def sample_steps(
     must live on the model's device (CPU generator for a CPU model). ``cache=False`` runs the
     naive reference loop (one full pass per sub-pixel).
     """
-    device, dtype, (h, w), y = _start(model, n, image_size, y, temperature)
+    device, dtype, (h, w), y = _start(model, n, image_size, y, temperature, generator)
     canvas = torch.zeros(n, model.in_channels, h, w, device=device, dtype=dtype)
     return _steps(model, canvas, None, y, temperature, generator, progress, cache)
 

@@ -1,0 +1,52 @@
+"""sampling refuses, by name, what used to reach torch's raw messages or draw off the level grid (issue 28):
+a bfloat16 model (its samples fell up to 0.49 level steps off the grid), generator=0, a generator on
+another device than the model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pixelcnn_edu import models, sampling
+
+
+def tiny() -> models.PixelCNN:
+    torch.manual_seed(0)
+    return models.PixelCNN(1, 256, hidden=4, n_layers=1)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_16_bit_model_is_refused_before_drawing(dtype) -> None:
+    with pytest.raises(ValueError, match="float32 or float64 model"):
+        sampling.sample(tiny().to(dtype), 2, (4, 4))
+
+
+@pytest.mark.parametrize("generator", [0, 1.5, "seed"])
+def test_a_generator_that_is_no_generator_is_named(generator) -> None:
+    with pytest.raises(TypeError, match="generator must be a torch.Generator or None"):
+        sampling.sample(tiny(), 2, (4, 4), generator=generator)
+
+
+class CudaGenerator(torch.Generator):
+    """A CPU generator that says it lives on a GPU: what a CUDA generator looks like to the check."""
+
+    device = torch.device("cuda", 0)
+
+
+def test_a_generator_on_another_device_is_named() -> None:
+    with pytest.raises(ValueError, match="generator is on cuda:0 but the model is on cpu"):
+        sampling.sample(tiny(), 2, (4, 4), generator=CudaGenerator())
+
+
+def test_completion_checks_the_same(tmp_path) -> None:
+    x = torch.zeros(1, 1, 4, 4)
+    known = torch.zeros(4, 4, dtype=torch.bool)
+    known[0] = True
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        sampling.complete(tiny(), x, known, n=1, generator=0)
+
+
+def test_float64_and_float32_models_still_sample_on_the_grid() -> None:
+    for dtype in (torch.float32, torch.float64):
+        images = sampling.sample(tiny().to(dtype), 2, (4, 4), generator=torch.Generator().manual_seed(0))
+        assert torch.equal(images * 255, (images * 255).round())
