@@ -9,17 +9,17 @@ import math
 import pytest
 import torch
 
-from pixelcnn_edu import data, models, train
+from pixelcnn_edu import data, train
 
 
-@pytest.fixture(scope="module")
-def digits() -> data.ImageDataset:
-    return data.load_dataset(data.EMBEDDED, "test", levels=2).subset(16)
+@pytest.fixture
+def digits(digit_crops: data.ImageDataset) -> data.ImageDataset:
+    return digit_crops.subset(16)
 
 
-def tiny() -> models.PixelCNN:
-    torch.manual_seed(0)
-    return models.PixelCNN(1, 2, hidden=4, n_layers=1)
+@pytest.fixture
+def tiny(make_pixelcnn):
+    return make_pixelcnn
 
 
 BAD_FIT = [
@@ -49,7 +49,7 @@ BAD_FIT = [
 
 
 @pytest.mark.parametrize(("name", "value", "error", "message"), BAD_FIT, ids=[f"{n}={v!r}" for n, v, *_ in BAD_FIT])
-def test_fit_refuses_a_bad_argument_before_training(digits, name, value, error, message) -> None:
+def test_fit_refuses_a_bad_argument_before_training(digits, tiny, name, value, error, message) -> None:
     model = tiny()
     before = [p.detach().clone() for p in model.parameters()]
     with pytest.raises(error, match=message):
@@ -58,13 +58,13 @@ def test_fit_refuses_a_bad_argument_before_training(digits, name, value, error, 
 
 
 @pytest.mark.parametrize("where", ["train", "test"])
-def test_a_tensor_passed_as_a_dataset_gets_a_named_error(digits, where) -> None:
+def test_a_tensor_passed_as_a_dataset_gets_a_named_error(digits, tiny, where) -> None:
     sets = {"train": digits, "test": digits, where: digits.images}
     with pytest.raises(TypeError, match=f"{where} must be a data.ImageDataset"):
         train.fit(tiny(), sets["train"], sets["test"], progress=False)
 
 
-def test_clipping_stays_available_and_none_turns_it_off(digits) -> None:
+def test_clipping_stays_available_and_none_turns_it_off(digits, tiny) -> None:
     for clip in (None, 0.5, 1):
         history = train.fit(tiny(), digits, digits, epochs=1, batch_size=8, clip_grad=clip, progress=False)
         assert math.isfinite(history.test_bpd[-1])
@@ -79,11 +79,11 @@ BAD_EVALUATE = [
 
 
 @pytest.mark.parametrize(("name", "value", "error", "message"), BAD_EVALUATE, ids=[f"{n}={v!r}" for n, v, *_ in BAD_EVALUATE])
-def test_evaluate_refuses_a_bad_argument(digits, name, value, error, message) -> None:
+def test_evaluate_refuses_a_bad_argument(digits, tiny, name, value, error, message) -> None:
     with pytest.raises(error, match=message):
         train.evaluate(tiny(), digits, **{name: value})
 
 
-def test_evaluate_names_a_tensor_passed_as_the_dataset(digits) -> None:
+def test_evaluate_names_a_tensor_passed_as_the_dataset(digits, tiny) -> None:
     with pytest.raises(TypeError, match="dataset must be a data.ImageDataset"):
         train.evaluate(tiny(), digits.images)

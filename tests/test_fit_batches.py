@@ -12,14 +12,14 @@ import torch
 from pixelcnn_edu import data, models, train
 
 
-@pytest.fixture(scope="module")
-def digits() -> data.ImageDataset:
-    return data.load_dataset(data.EMBEDDED, "test", levels=2).subset(24)
+@pytest.fixture
+def digits(digits_train: data.ImageDataset) -> data.ImageDataset:
+    return digits_train.subset(24)  # whole digits: each one tells itself apart from the others
 
 
-def tiny() -> models.PixelCNN:
-    torch.manual_seed(0)
-    return models.PixelCNN(1, 2, hidden=4, n_layers=1)
+@pytest.fixture
+def tiny(make_pixelcnn):
+    return make_pixelcnn
 
 
 def batches_seen(model: models.PixelCNN, digits: data.ImageDataset, monkeypatch: pytest.MonkeyPatch, **fit) -> list[torch.Tensor]:
@@ -38,7 +38,7 @@ def batches_seen(model: models.PixelCNN, digits: data.ImageDataset, monkeypatch:
     return seen
 
 
-def test_every_epoch_reshuffles_and_the_seed_fixes_the_order(digits, monkeypatch) -> None:
+def test_every_epoch_reshuffles_and_the_seed_fixes_the_order(digits, tiny, monkeypatch) -> None:
     assert len({tuple(img.flatten().tolist()) for img in digits.images}) == len(digits)  # each image identifiable
     first = batches_seen(tiny(), digits, monkeypatch, epochs=3, batch_size=8, seed=5)
     epochs = [torch.cat(first[i : i + 3]) for i in (0, 3, 6)]  # 24 images in 3 batches per epoch
@@ -51,7 +51,7 @@ def test_every_epoch_reshuffles_and_the_seed_fixes_the_order(digits, monkeypatch
     assert not torch.equal(torch.cat(other), epochs[0])
 
 
-def test_an_error_inside_the_optimizer_step_saves_and_the_run_resumes_to_the_same_weights(digits, monkeypatch, tmp_path: Path) -> None:
+def test_an_error_inside_the_optimizer_step_saves_and_the_run_resumes_to_the_same_weights(digits, tiny, monkeypatch, tmp_path: Path) -> None:
     fit = dict(epochs=2, batch_size=8, progress=False, seed=1)
     reference = tiny()
     train.fit(reference, digits, digits, **fit)

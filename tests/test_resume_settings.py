@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from pixelcnn_edu import data, models, train
+from pixelcnn_edu import data, train
 
 
-@pytest.fixture(scope="module")
-def digits() -> data.ImageDataset:
-    return data.load_dataset(data.EMBEDDED, "test", levels=2).subset(16)
+@pytest.fixture
+def digits(digit_crops: data.ImageDataset) -> data.ImageDataset:
+    return digit_crops.subset(16)
 
 
-def tiny() -> models.PixelCNN:
-    torch.manual_seed(0)
-    return models.PixelCNN(1, 2, hidden=4, n_layers=1)
+@pytest.fixture
+def tiny(make_pixelcnn):
+    return make_pixelcnn
 
 
 BASE = dict(epochs=1, batch_size=8, lr=1e-3, progress=False)
@@ -33,14 +33,14 @@ BASE = dict(epochs=1, batch_size=8, lr=1e-3, progress=False)
     (dict(ema=0.9), "EMA decay"),
     (dict(mixed_precision=True), "mixed precision"),
 ], ids=["lr", "clip_grad", "schedule", "warmup", "ema", "mixed_precision"])
-def test_a_resume_with_another_step_setting_is_refused_by_name(digits, tmp_path: Path, change, label) -> None:
+def test_a_resume_with_another_step_setting_is_refused_by_name(digits, tiny, tmp_path: Path, change, label) -> None:
     path = tmp_path / "run.pt"
     train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
     with pytest.raises(ValueError, match=f"was trained with {label}"):
         train.fit(tiny(), digits, digits, checkpoint=path, **{**BASE, "epochs": 2, **change})
 
 
-def test_a_finished_run_says_so_and_trains_nothing(digits, tmp_path: Path) -> None:
+def test_a_finished_run_says_so_and_trains_nothing(digits, tiny, tmp_path: Path) -> None:
     path = tmp_path / "run.pt"
     first = train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
     model = tiny()
@@ -51,7 +51,7 @@ def test_a_finished_run_says_so_and_trains_nothing(digits, tmp_path: Path) -> No
         train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
 
 
-def test_the_same_settings_still_resume_and_train_longer(digits, tmp_path: Path) -> None:
+def test_the_same_settings_still_resume_and_train_longer(digits, tiny, tmp_path: Path) -> None:
     path = tmp_path / "run.pt"
     train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
     longer = train.fit(tiny(), digits, digits, checkpoint=path, **{**BASE, "epochs": 2})

@@ -7,22 +7,22 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pixelcnn_edu import models, sampling
+from pixelcnn_edu import sampling
 
 
-def tiny() -> models.PixelCNN:
-    torch.manual_seed(0)
-    return models.PixelCNN(1, 256, hidden=4, n_layers=1)
+@pytest.fixture
+def tiny(make_pixelcnn):
+    return lambda: make_pixelcnn(levels=256, hidden=4, n_layers=1)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_a_16_bit_model_is_refused_before_drawing(dtype) -> None:
+def test_a_16_bit_model_is_refused_before_drawing(dtype, tiny) -> None:
     with pytest.raises(ValueError, match="float32 or float64 model"):
         sampling.sample(tiny().to(dtype), 2, (4, 4))
 
 
 @pytest.mark.parametrize("generator", [0, 1.5, "seed"])
-def test_a_generator_that_is_no_generator_is_named(generator) -> None:
+def test_a_generator_that_is_no_generator_is_named(generator, tiny) -> None:
     with pytest.raises(TypeError, match="generator must be a torch.Generator or None"):
         sampling.sample(tiny(), 2, (4, 4), generator=generator)
 
@@ -33,12 +33,12 @@ class CudaGenerator(torch.Generator):
     device = torch.device("cuda", 0)
 
 
-def test_a_generator_on_another_device_is_named() -> None:
+def test_a_generator_on_another_device_is_named(tiny) -> None:
     with pytest.raises(ValueError, match="generator is on cuda:0 but the model is on cpu"):
         sampling.sample(tiny(), 2, (4, 4), generator=CudaGenerator())
 
 
-def test_completion_checks_the_same(tmp_path) -> None:
+def test_completion_checks_the_same(tiny) -> None:
     x = torch.zeros(1, 1, 4, 4)
     known = torch.zeros(4, 4, dtype=torch.bool)
     known[0] = True
@@ -46,7 +46,7 @@ def test_completion_checks_the_same(tmp_path) -> None:
         sampling.complete(tiny(), x, known, n=1, generator=0)
 
 
-def test_float64_and_float32_models_still_sample_on_the_grid() -> None:
+def test_float64_and_float32_models_still_sample_on_the_grid(tiny) -> None:
     for dtype in (torch.float32, torch.float64):
         images = sampling.sample(tiny().to(dtype), 2, (4, 4), generator=torch.Generator().manual_seed(0))
         assert torch.equal(images * 255, (images * 255).round())

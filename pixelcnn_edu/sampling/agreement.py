@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 
 from .. import incremental
-from ..checks import device_and_dtype
+from ..checks import check_image_size, device_and_dtype
 from ..models import AutoregressiveModel
 from .loop import sample_steps
 
@@ -65,7 +65,7 @@ def agreement(
 def _naive_gap(model: AutoregressiveModel, cached: list, n: int, image_size, y: torch.Tensor | None, temperature: float) -> float:
     """max |p_cached - p_naive|: the naive loop's full pass over each partial image the cached run made."""
     device, dtype = device_and_dtype(model)
-    h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
+    h, w = check_image_size(image_size)
     canvas = torch.zeros(n, model.in_channels, h, w, device=device, dtype=dtype)
     y = None if y is None else y.to(device)
     was_training, worst = model.training, 0.0
