@@ -1,5 +1,5 @@
 # Two commands: `make lab` (JupyterLab on the notebooks) and `make test` (unit tests + notebooks).
-# Both create .venv and install the package with its [dev] extra the first time.
+# Both create .venv and install the package with its [notebooks] and [dev] extras the first time.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +15,7 @@ ONE_THREAD := OMP_NUM_THREADS=1
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install -e ".[notebooks,dev]"
 	touch $(STAMP)
 
 lab: $(STAMP)
@@ -23,8 +23,10 @@ lab: $(STAMP)
 
 test: unit notebooks
 
+# The unit tests (tests/test_wheel.py among them: the wheel, installed in a fresh virtual environment)
+# and the docstrings' >>> examples (--doctest-modules on the package).
 unit: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) tests --ignore=tests/browser
+	$(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) --doctest-modules tests pixelcnn_edu --ignore=tests/browser
 
 notebooks: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest $(PARALLEL) --dist loadfile --nbval --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks

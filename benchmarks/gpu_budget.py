@@ -39,9 +39,9 @@ def runs(p: profiles.Profile) -> dict[str, list[tuple[str, torch.nn.Module, str,
     mix = min(p.mixture_train_limit or TRAIN_IMAGES[p.dataset], TRAIN_IMAGES[p.dataset])
     mix_colour = min(p.mixture_train_limit or TRAIN_IMAGES[p.color_dataset], TRAIN_IMAGES[p.color_dataset])
     g = gated()
-    d_model = min(range(4, 257, 4), key=lambda d: abs(n_params(models.PixelTransformer(1, 2, d_model=d, n_layers=p.transformer_layers, n_heads=4)) - n_params(g)))
+    hidden = min(range(4, 257, 4), key=lambda d: abs(n_params(models.PixelTransformer(1, 2, hidden=d, n_layers=p.transformer_layers, n_heads=4)) - n_params(g)))
     return {
-        "01": [("MADE", models.MADE(1, 2, image_size=(28, 28), hidden=p.made_hidden), p.dataset, p.made_epochs * n)],
+        "01": [("MADE", models.MADE(1, 2, image_size=(28, 28), hidden=p.made_hidden, n_layers=p.made_layers), p.dataset, p.made_epochs * n)],
         "02": [("PixelCNN", pixelcnn(), p.dataset, (e + 1) * n), ("cheating PixelCNN", cheat, p.dataset, n)],
         "02b": [(f"residual study, {v}, 3 seeds", ablation.build_variant(ablation.STUDIES["residual"], v, b, 1, 2), b.dataset, 3 * b.epochs * study)
                 for v in ("residual", "no residual")],
@@ -51,13 +51,13 @@ def runs(p: profiles.Profile) -> dict[str, list[tuple[str, torch.nn.Module, str,
                ("Gated, conditional", gated(n_classes=10), p.dataset, (e + 1) * n)],
         "05": [("Gated, softmax 256", gated(256, likelihood=Categorical(256)), p.dataset, e * mix),
                ("Gated, mixture of 5", gated(256, likelihood=DiscretizedLogisticMixture(5, 256)), p.dataset, e * mix),
-               ("PixelCNN++", models.PixelCNNPlusPlus(3, 256, hidden=p.pp_hidden, n_resnet=p.pp_resnet, n_mix=10), p.color_dataset, e * mix_colour)],
+               ("PixelCNN++", models.PixelCNNPlusPlus(3, 256, hidden=p.pp_hidden, n_layers=p.pp_layers, n_mix=10), p.color_dataset, e * mix_colour)],
         "06": [],
         "07": [("PixelCNN", pixelcnn(), p.dataset, p.race_train), ("Gated", g, p.dataset, p.race_train),
-               (f"transformer d_model {d_model} x {p.transformer_layers}", models.PixelTransformer(1, 2, d_model=d_model, n_layers=p.transformer_layers, n_heads=4),
+               (f"transformer hidden {hidden} x {p.transformer_layers}", models.PixelTransformer(1, 2, hidden=hidden, n_layers=p.transformer_layers, n_heads=4),
                 p.dataset, p.race_train),
                ("Gated, 256 levels", gated(256), p.dataset, p.race_train_256),
-               ("transformer, 256 levels", models.PixelTransformer(1, 256, d_model=d_model, n_layers=p.transformer_layers, n_heads=4), p.dataset, p.race_train_256)],
+               ("transformer, 256 levels", models.PixelTransformer(1, 256, hidden=hidden, n_layers=p.transformer_layers, n_heads=4), p.dataset, p.race_train_256)],
     }
 
 

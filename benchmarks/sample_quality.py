@@ -59,7 +59,7 @@ def main() -> None:
         name = path.stem
         held_out = real_digits(model.levels, model.in_channels == 3)
         if model.levels == 2:  # binarised checkpoints see binarised digits
-            held_out = data.ImageDataset(data.binarise(held_out.images), held_out.labels, 2, held_out.name)
+            held_out = data.ImageDataset(data.binarize(held_out.images), held_out.labels, 2, held_out.name)
         ceiling = sample_quality.judge(classifier, held_out.images, held_out.labels)
         start = time.perf_counter()
         quality, samples = sample_quality.sample_quality(model, classifier, per_class=args.per_class, seed=args.seed,

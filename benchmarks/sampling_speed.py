@@ -29,8 +29,8 @@ def course_models() -> dict[str, torch.nn.Module]:
         "Gated PixelCNN, quick (binary)": models.GatedPixelCNN(1, 2, hidden=quick.gated_hidden, n_layers=quick.gated_layers),
         "shipped gated_mnist256": train.load_model(train.bundled_checkpoint("gated_mnist256"))[0],
         "Gated PixelCNN 64x8, 256 levels": models.GatedPixelCNN(1, 256, hidden=64, n_layers=8),
-        "PixelCNN++, quick (256 levels)": models.PixelCNNPlusPlus(1, 256, hidden=quick.pp_hidden, n_resnet=quick.pp_resnet),
-        "Pixel transformer d24 x 2 (binary)": models.PixelTransformer(1, 2, d_model=24, n_layers=2, n_heads=4),
+        "PixelCNN++, quick (256 levels)": models.PixelCNNPlusPlus(1, 256, hidden=quick.pp_hidden, n_layers=quick.pp_layers),
+        "Pixel transformer d24 x 2 (binary)": models.PixelTransformer(1, 2, hidden=24, n_layers=2, n_heads=4),
     }
 
 

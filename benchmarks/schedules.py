@@ -5,7 +5,7 @@
 Each configuration is a small model of the notebooks, trained with ``train.fit`` for a fixed number
 of epochs (batch 64) three ways: a constant lr 2e-3, a 5 % warm-up then a cosine decay at the same
 peak, and the same schedule with the peak doubled. Prints one line per run with the test bits/dim;
-``pixelcnn_edu/recipe.py`` records the figures and the choice they led to. It is not a test.
+``docs/recipe.md`` records the figures and the choice they led to. It is not a test.
 """
 
 from __future__ import annotations

@@ -9,10 +9,13 @@ of 64 drawn in a fresh random order every epoch, Adam, gradient-norm clipping at
 scratch for ``--seconds`` of wall time (the held-out evaluation not counted), then the held-out
 bits/dim. ``--weight-norm`` puts ``torch.nn.utils.parametrizations.weight_norm`` on every
 convolution (an experiment: the reference PixelCNN++ code normalises every one);
-``--mixed-precision`` runs the network in bfloat16 under ``torch.autocast``; ``--marginal-bias``
-starts a categorical model's output bias at the training images' level histogram. Without
-``--model`` it runs the recommended configuration, in mixed precision; its last line reads ``time-to-quality: X bits/dim
-held out after S s``. Prints what it measured; it is not a test.
+``--mixed-precision`` runs the network in bfloat16 under ``torch.autocast`` (``--no-mixed-precision``
+forbids it); ``--marginal-bias`` starts a categorical model's output bias at the training images' level
+histogram. Without ``--model`` it runs the recommended configuration, in bfloat16 only where that pays
+on this machine: ``timing.choose_precision`` times a few training passes in both precisions first (not
+counted in the budget) and prints its decision and the measured speed-up, unless ``--mixed-precision``
+or ``--no-mixed-precision`` decides. Its last line reads ``time-to-quality: X bits/dim held out after
+S s``. Prints what it measured; it is not a test.
 """
 
 from __future__ import annotations
@@ -27,17 +30,19 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 from torch.optim.swa_utils import AveragedModel
 
-from pixelcnn_edu import data, likelihoods, models, recipe, train
+from pixelcnn_edu import data, likelihoods, models, recipe, timing, train
 from pixelcnn_edu.likelihoods import bits_per_dim
 
-# The best configuration of at most 1M parameters measured so far, with its learning rate; it
-# trains with --mixed-precision (measured on a CPU with AVX-512 BF16: 1.3-1.6x the images per second).
+# The best configuration of at most 1M parameters measured so far, with its learning rate. Measured in
+# bfloat16 on a CPU with AVX-512 BF16 (1.3-1.6x the images per second); on an AMD EPYC with AVX2 only
+# bfloat16 was slower and worse (1.267 bits/dim in 180 s against 1.179 in float32), so the recommended
+# run chooses its precision by measurement (recommended_precision).
 RECOMMENDED = ("gated", dict(hidden=16, n_layers=6, dilations=[1, 2, 1, 3, 1, 2]), 4e-3)
 TABLE: list[tuple[str, dict[str, Any], float]] = [
     RECOMMENDED,
     ("gated", dict(hidden=64, n_layers=8), 1e-3),
     ("gated", dict(hidden=62, n_layers=3, kernel_size=7, skips=False), 1e-3),  # ~850k, faster than the plain model
-    ("pixelcnn++", dict(in_channels=1, hidden=40, n_resnet=1, n_mix=10), 1e-3),
+    ("pixelcnn++", dict(in_channels=1, hidden=40, n_layers=1, n_mix=10), 1e-3),
     ("pixelcnn", dict(hidden=64, n_layers=5, dilations=[1, 2, 1, 3, 1]), 1e-3),
 ]
 
@@ -114,6 +119,16 @@ def measure(name: str, kwargs: dict[str, Any], lr: float, args: argparse.Namespa
     return bpd
 
 
+def recommended_precision(name: str, kwargs: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Whether the recommended run trains in bfloat16 here: ``timing.choose_precision`` on a copy of its
+    model and one batch of the protocol's size, at the run's thread count. Prints the decision."""
+    images = data.load_dataset(data.EMBEDDED, "train", levels=256).images[: args.batch_size]
+    model = models.MODELS[name](**{"in_channels": 1, "levels": 256, **kwargs})  # measure() seeds its own
+    choice = timing.choose_precision(model, images)
+    print(f"precision: {choice}", flush=True)
+    return choice.bfloat16
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=sorted(models.MODELS), default=None, help="default: the recommended configuration")
@@ -129,21 +144,26 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.0, help="fraction of the budget with a linear warm-up")
     parser.add_argument("--ema", type=float, nargs="*", default=[], help="also evaluate EMA weights with these decays")
     parser.add_argument("--log-scale-clamp", choices=("smooth", "hard"), default="smooth", help="PixelCNN++: the package's bound or the reference's")
-    parser.add_argument("--mixed-precision", action="store_true", help="train the network in bfloat16 under torch.autocast, as fit(mixed_precision=True)")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                        help="train the network in bfloat16 under torch.autocast, as fit(mixed_precision=True) (default: off; "
+                             "the recommended run measures which precision is faster here)")
     parser.add_argument("--marginal-bias", action="store_true", help="start the output bias at the training images' level histogram, as fit(marginal_bias=True)")
     parser.add_argument("--table", action="store_true", help="run the package's main configurations")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.seconds:g} s of training per model, "
           f"batch {args.batch_size}, 256 levels, embedded digits (4,500 train / 500 held out)")
+    recommended = args.model is None and not args.table
+    if recommended and args.mixed_precision is None:
+        args.mixed_precision = recommended_precision(*RECOMMENDED[:2], args)
+    args.mixed_precision = bool(args.mixed_precision)
     print("| model | lr | parameters | training images/s | held-out bits/dim |\n| --- | --- | --- | --- | --- |")
     if args.table:
         for name, kwargs, lr in TABLE:
             measure(name, kwargs, lr, args)
         return
-    if args.model is None:
+    if recommended:
         name, kwargs, lr = RECOMMENDED
-        args.mixed_precision = True
         bpd = measure(name, kwargs, args.lr or lr, args)
         print(f"time-to-quality: {bpd:.3f} bits/dim held out after {args.seconds:g} s")
         return

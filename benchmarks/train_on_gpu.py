@@ -49,7 +49,7 @@ RUNS: dict[str, tuple[list[str], int]] = {
     # same at every pixel left the label almost unused on colour digits: 14 % asked digit at 256 levels)
     # notebook 05 and issue 13: 256 levels, coupled logistic mixtures
     "gated_colored_mnist256": (COLOUR_MIXTURE_256, 300),
-    # the same with the log-scale bound at -8: re-scored with it, the shipped weights gained 0.06 bits/dim (README)
+    # the same with the log-scale bound at -8: re-scored with it, the shipped weights gained 0.06 bits/dim (docs/results.md)
     "gated_colored_mnist256_bound8": ([*COLOUR_MIXTURE_256, "--log-scale-min", "-8"], 300),
     "gated_colored_mnist256_softmax": (
         ["--model", "gated", *COLOUR, "--levels", "256", *WIDE_GATED, "--class-maps", "8", "--lr", "0.001", *RECIPE], 300),

@@ -16,13 +16,19 @@ A checkpoint is a dict saved with ``torch.save`` that ``torch.load(..., weights_
                 (``load_model`` returns them; resuming continues both)
     ...         plain metadata next to these keys: command, profile, dataset, image_size ...
 
-The files shipped with the package live in the folder ``checkpoints/`` next to this module.
-Format 1 files (before the schema) are migrated when read, so they load, resume and fine-tune.
+The files shipped with the package live in its folder ``checkpoints/``, found through
+:mod:`importlib.resources`. Format 1 files (before the schema) are migrated when read, so they load,
+resume and fine-tune. Every error a file can cause (missing, corrupt, unsafe, foreign, not fitting
+its model, a full disk while writing) is a one-line ValueError or OSError naming the file.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import os
+import pickle
+import re
+import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -34,9 +40,16 @@ from . import __version__, models
 
 FORMAT = "pixelcnn_edu/2"
 OLD_FORMATS = ("pixelcnn_edu/1",)
-BUNDLED_DIR = Path(__file__).parent / "checkpoints"
 REQUIRED = {"format": str, "name": str, "config": dict, "model": dict, "epoch": int, "step": int, "history": dict, "versions": dict}
 SCHEMA_KEYS = frozenset(REQUIRED) | {"training", "optimizer", "ema"}
+
+
+def _bundled_folder() -> Any:
+    """The package's folder of shipped checkpoints, as importlib.resources finds it (a Traversable)."""
+    return importlib.resources.files("pixelcnn_edu") / "checkpoints"
+
+
+BUNDLED_DIR = Path(str(_bundled_folder()))  # for listing; bundled_checkpoint asks importlib.resources each time
 
 
 def check_metadata(metadata: dict[str, Any]) -> None:
@@ -124,15 +137,41 @@ def save_checkpoint(
     return _atomic_save(state, Path(path))
 
 
-def _atomic_save(state: dict[str, Any], path: Path) -> Path:
-    """torch.save to a temporary file, then rename: an interrupted save never leaves half a file."""
+def check_writable(path: str | Path) -> Path:
+    """``path`` as a Path if a checkpoint can be written there (missing folders above it are created
+    when saving); otherwise an OSError naming what is in the way, before any training."""
+    path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a checkpoint file name such as {path / 'model.pt'}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"the checkpoint {path} cannot be written: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"the checkpoint {path} cannot be written: no permission to write in {folder}")
+    return path
+
+
+def _atomic_save(state: dict[str, Any], path: Path) -> Path:
+    """torch.save to a temporary file of its own in the same folder, then rename: an interrupted or
+    failed save never leaves half a file, and two runs writing one path never share a temporary file."""
+    check_writable(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        torch.save(state, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)  # mode as open() gives
+        with os.fdopen(fd, "wb") as f:  # through Python, a full disk is mostly an OSError (ENOSPC)
+            try:
+                torch.save(state, f)
+            except RuntimeError as err:  # torch's writer: "[enforce fail at inline_container.cc:...] unexpected pos ..."
+                raise OSError(f"writing failed, is the disk full? ({_first_line(err)})") from None
         os.replace(tmp, path)  # atomic on POSIX and Windows: the old file stays until this line
+    except OSError as err:
+        kept = "the file there is unchanged" if path.exists() else "nothing was written"
+        error = type(err)(f"could not save the checkpoint {path}: {err.strerror or err}; {kept}")
+        error.errno = err.errno
+        raise error from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -147,21 +186,28 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()  # reads every record and compares its CRC-32
-    except (zipfile.BadZipFile, OSError) as err:
-        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {err}") from err
+    except Exception as err:  # BadZipFile, OSError, NotImplementedError (an unknown compression), zlib.error ...
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {_first_line(err)}") from err
     if damaged is not None:
         raise ValueError(f"{path} is not a readable checkpoint (corrupt: the bytes of {damaged!r} fail their CRC check)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # torch's message goes on to suggest the unsafe load: never pass that on
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        what = f"it asks for {found.group(1)}" if found else "it holds objects other than tensors and plain values"
+        raise ValueError(f"{path} is refused as unsafe and was not loaded: {what}, which no checkpoint needs and "
+                         f"torch's safe loader does not run") from None
     except Exception as err:
-        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {err}") from err
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt or truncated?): {_first_line(err)}") from err
     if not isinstance(state, dict) or state.get("format") not in (FORMAT, *OLD_FORMATS):
         found = state.get("format") if isinstance(state, dict) else None
         newer = f" (it says {found!r}: written by a newer pixelcnn_edu?)" if isinstance(found, str) and found.startswith("pixelcnn_edu/") else ""
         raise ValueError(f"{path} is not a pixelcnn_edu checkpoint (expected format {FORMAT!r}){newer}")
     if state["format"] != FORMAT:
+        _check_fields(state, path, ("name", "config", "model"))  # what the migration reads
         state = migrate(state)
     _check_schema(state, path)
+    state["config"] = models.upgrade_config(state["name"], state["config"])  # today's argument names
     return state
 
 
@@ -175,7 +221,7 @@ def migrate(state: dict[str, Any]) -> dict[str, Any]:
     state.setdefault("history", {"train_bpd": [], "test_bpd": [], "images_per_s": [], "seconds": []})
     state["versions"] = {"pixelcnn_edu": "before 0.2 (format 1)", "torch": "unknown"}
     in_epoch = state.pop("in_epoch", None)
-    if in_epoch:
+    if isinstance(in_epoch, dict) and in_epoch:
         state["training"] = {
             "batch": int(in_epoch.get("batches", 0)), "seen": int(in_epoch.get("seen", 0)),
             "loss_sum": float(in_epoch.get("total", 0.0)), "seconds": float(in_epoch.get("seconds", 0.0)), "signature": None,
@@ -184,24 +230,49 @@ def migrate(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _check_schema(state: dict[str, Any], path: Path) -> None:
-    for key, kind in REQUIRED.items():
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def _check_fields(state: dict[str, Any], path: Path, keys: Any) -> None:
+    for key in keys:
+        kind = REQUIRED[key]
         if key not in state:
             raise ValueError(f"{path} is missing the checkpoint field {key!r}")
         if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
             raise ValueError(f"{path}: field {key!r} should be a {kind.__name__}, got {type(state[key]).__name__}")
-    if state["name"] not in models.MODELS:
+    if "name" in keys and state["name"] not in models.MODELS:
         raise ValueError(f"{path} holds an unknown model {state['name']!r}; known: {sorted(models.MODELS)}")
+
+
+def _check_schema(state: dict[str, Any], path: Path) -> None:
+    _check_fields(state, path, REQUIRED)
     ema = state.get("ema")
     if ema is not None and not (isinstance(ema, dict) and {"decay", "n_averaged", "model"} <= set(ema)):
         raise ValueError(f"{path}: field 'ema' should hold 'decay', 'n_averaged' and 'model'")
 
 
-def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dict[str, Any]:
+def load_weights(module: torch.nn.Module, weights: dict[str, Any], source: str | Path) -> None:
+    """``module.load_state_dict(weights)``, or a one-line ValueError naming the weights that ``source``
+    (a file, for the message) lacks, has in excess or holds in another shape."""
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in weights]
+    extra = [k for k in weights if k not in expected]
+    shapes = [k for k in expected if k in weights and (not isinstance(weights[k], torch.Tensor) or weights[k].shape != expected[k].shape)]
+    problems = [f"{what} {', '.join(keys[:3])}{f' and {len(keys) - 3} more' if len(keys) > 3 else ''}"
+                for what, keys in (("it lacks the weights", missing), ("it has unknown weights", extra), ("wrong shapes for", shapes)) if keys]
+    if problems:
+        raise ValueError(f"{source} does not fit its model ({type(module).__name__}): {'; '.join(problems)}")
+    module.load_state_dict(weights)
+
+
+def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path, *, source: str | Path | None = None) -> dict[str, Any]:
     """Load a checkpoint's weights into an existing model after checking that it belongs to it
-    (same class, same normalised configuration; the differing arguments are named)."""
+    (same class, same normalised configuration; the differing arguments are named). ``source``: the
+    file a dict ``state`` was read from, for the messages."""
     if not isinstance(state, dict):
-        state = load_checkpoint(state)
+        state, source = load_checkpoint(state), state
     name, config = models.model_name(model), model.config()
     if state["name"] != name:
         raise ValueError(f"checkpoint belongs to another model: it holds a {state['name']!r}, this model is a {name!r}")
@@ -209,7 +280,7 @@ def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path) -> dic
     if stored != config:
         diff = ", ".join(f"{k}: checkpoint {a!r}, this model {b!r}" for k, (a, b) in config_difference(stored, config).items())
         raise ValueError(f"checkpoint belongs to another model: a {name!r} with a different configuration ({diff})")
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], source or "the checkpoint")
     return state
 
 
@@ -223,7 +294,10 @@ def load_model(path: str | Path, *, weights: str = "ema") -> tuple[models.Autore
         raise ValueError(f'weights must be "ema" or "raw", got {weights!r}')
     state = load_checkpoint(path)
     model = models.from_config(state["name"], state["config"])
-    model.load_state_dict(state["ema"]["model"] if weights == "ema" and "ema" in state else state["model"])
+    if weights == "ema" and "ema" in state:
+        load_weights(model, state["ema"]["model"], f"{path} (its EMA weights)")
+    else:
+        load_weights(model, state["model"], path)
     return model.eval(), state
 
 
@@ -262,9 +336,15 @@ def upgrade(path: str | Path) -> Path:
 
 
 def bundled_checkpoint(name: str) -> Path:
-    """Path of a checkpoint shipped with the package (e.g. ``"pixelcnn_mnist"``)."""
-    path = BUNDLED_DIR / f"{name}.pt"
+    """Path of a checkpoint shipped with the package (e.g. ``"pixelcnn_mnist"``): a plain name, never
+    a path that could lead out of the package's folder of checkpoints."""
+    folder = _bundled_folder()
+    known = sorted(entry.name.removesuffix(".pt") for entry in folder.iterdir() if entry.name.endswith(".pt"))
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise ValueError(f"a bundled checkpoint is named by a plain name (letters, digits, _ and -), got {name!r}; bundled: {known}")
+    path = folder / f"{name}.pt"
     if not path.is_file():
-        known = sorted(p.stem for p in BUNDLED_DIR.glob("*.pt"))
         raise FileNotFoundError(f"no bundled checkpoint {name!r}; bundled: {known}")
+    if not isinstance(path, Path):
+        raise OSError(f"the bundled checkpoints are inside an archive ({folder}); install pixelcnn_edu as files to load them")
     return path

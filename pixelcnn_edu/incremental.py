@@ -12,7 +12,7 @@ pixel, a row, a band of rows) into it, and computes its output for that region o
 positions from the buffer. Pointwise layers (ReLU, gates, 1x1 convolutions, per-pixel norms, class
 biases the same at every pixel) need no cache: they work on a region as on a whole image. A class bias
 with class maps depends on the position, so it is a cached layer too: it computes its maps for the whole
-image once and gives each region its part. So a model's own ``params`` runs unchanged on a region, and
+image once and gives each region its part. So a model's own ``network`` runs unchanged on a region, and
 the sampler (``sampling.sample_steps``) only chooses the regions.
 
 Because the network is causal, an activation at position p reads only inputs at or before p; once
@@ -156,7 +156,7 @@ class CachedConv(CachedLayer):
 def caching(model: nn.Module, image_size: tuple[int, int]) -> Iterator[CacheState]:
     """Attach one :class:`CacheState` to every cached layer of ``model`` for an image of ``image_size``.
 
-    Inside the block, ``model.params`` computes only ``state``'s region; on exit every buffer is freed
+    Inside the block, ``model.network`` computes only ``state``'s region; on exit every buffer is freed
     and the model computes whole images again (also after an exception or an interrupted generator).
     """
     if getattr(model, "cache_state", None) is not None:

@@ -99,7 +99,7 @@ class Categorical:
 
         ``x`` is not needed: each channel's logits already hold everything it conditions on.
         """
-        return F.softmax(self.logits(params) / check_temperature(temperature), dim=2)
+        return tempered_softmax(self.logits(params), temperature, dim=2)
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x) per sub-pixel in nats, (B, C, H, W). ``x`` is (B, C, H, W) float in [0, 1]."""
@@ -121,6 +121,14 @@ class Categorical:
         return index.view(shape).to(params.dtype) / (self.levels - 1)
 
 
+LOG_SCALE_LIMIT = 80.0
+"""The widest log-scale bounds a :class:`DiscretizedLogisticMixture` accepts: [-80, 80]. A bin edge is
+(x - mean) * exp(-log_scale) and float32 ends at 3.4e38 = exp(88.7). At exp(80) = 5.5e34 the edges stay
+finite for any mean within +-6,000 of the data's [-1, 1] (the network's means are not bounded); below
+about -88 even a mean inside the data overflows, inf - inf turns the bin masses into NaN. At the other
+end exp(-80) = 1.8e-35 is still a normal float32, so the bin widths and their gradients stay finite."""
+
+
 class DiscretizedLogisticMixture:
     """A mixture of ``n_mix`` logistic distributions per sub-pixel, discretised into ``levels`` bins
     (PixelCNN++, Salimans et al. 2017).
@@ -132,8 +140,9 @@ class DiscretizedLogisticMixture:
     Everything is computed in log space without subtracting two probabilities:
     log(sigmoid(a) - sigmoid(b)) = a + log(-expm1(b - a)) - softplus(a) - softplus(b), with
     b - a = -bin width / s taken exactly, and log-scales kept smoothly within
-    [``log_scale_min``, ``log_scale_max``]. The lower bound caps how sure one component can be of
-    an interior level: at most tanh(1 / (2 (levels - 1) exp(log_scale_min))) of its mass, 0.973 at
+    [``log_scale_min``, ``log_scale_max``], both within +-:data:`LOG_SCALE_LIMIT` (80), where float32
+    stays finite. The lower bound caps how sure one component can be of an interior level: at most
+    tanh(1 / (2 (levels - 1) exp(log_scale_min))) of its mass, 0.973 at
     256 levels and PixelCNN++'s -7. The edge levels take whole tails and have no such cap, so grey
     digits on a background of exactly 0 never meet it; coloured digits, whose backgrounds are interior
     levels, do (README, "the log-scale bound").
@@ -165,6 +174,12 @@ class DiscretizedLogisticMixture:
             raise ValueError(f"log_scale_min and log_scale_max must be finite numbers, got {log_scale_min!r} and {log_scale_max!r}")
         if not log_scale_min < log_scale_max:
             raise ValueError(f"log_scale_min must be below log_scale_max, got {log_scale_min} and {log_scale_max}")
+        if not (-LOG_SCALE_LIMIT <= log_scale_min and log_scale_max <= LOG_SCALE_LIMIT):
+            raise ValueError(
+                f"log_scale_min and log_scale_max must lie in [-{LOG_SCALE_LIMIT:g}, {LOG_SCALE_LIMIT:g}], got {log_scale_min} "
+                f"and {log_scale_max}: beyond, float32 overflows (a bin edge (x - mean) * exp(-log_scale) below -{LOG_SCALE_LIMIT:g}) "
+                f"and the bin masses or their gradients become NaN"
+            )
         self.levels = check_levels(levels)
         self.n_mix, self.coupled = n_mix, check_bool("coupled", coupled)
         self.log_scale_min, self.log_scale_max = float(log_scale_min), float(log_scale_max)
@@ -325,7 +340,7 @@ class DiscretizedLogisticMixture:
         it, read from ``x`` (B, C, H, W); only those channels of ``x`` are used. ``temperature`` T
         reshapes each distribution to p^(1/T), renormalised.
         """
-        return F.softmax(self.level_log_probs(params, x) / check_temperature(temperature), dim=2)
+        return tempered_softmax(self.level_log_probs(params, x), temperature, dim=2)
 
     def level_log_probs(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x_c = k | x_<c, earlier pixels) for every level k, (B, C, levels, H, W), computed
@@ -377,6 +392,25 @@ class DiscretizedLogisticMixture:
         return (values + 1) / 2
 
 
+def tempered_softmax(logits: torch.Tensor, temperature: float, dim: int) -> torch.Tensor:
+    """softmax(logits / T) along ``dim``: p_T(k) proportional to p(k)^(1/T), for any finite T > 0.
+
+    Below T = 1 the logits are first shifted so that the largest is 0 (softmax does not change), so
+    dividing by T can only send the others towards -inf, never overflow upwards: a temperature as small
+    as 1e-45 gives the most likely level (ties share), not inf / inf = NaN. T is held within
+    [tiny, 1 / tiny] of the dtype (1.2e-38 to 8.5e37 in float32), where both T and 1 / T are finite
+    numbers, which changes nothing a float32 probability can show.
+    """
+    check_temperature(temperature)
+    if temperature == 1.0:
+        return F.softmax(logits, dim=dim)
+    finfo = torch.finfo(logits.dtype)
+    t = min(max(temperature, finfo.tiny), 1.0 / finfo.tiny)
+    if t < 1.0:
+        logits = logits - logits.amax(dim, keepdim=True)  # the largest at 0, the rest <= 0
+    return F.softmax(logits / t, dim=dim)
+
+
 def naive_log_bin_mass(
     level: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor, levels: int, eps: float = 1e-12
 ) -> torch.Tensor:
@@ -420,16 +454,22 @@ def bits_per_dim(log_prob: torch.Tensor) -> torch.Tensor:
 
     ``log_prob`` is (B, C, H, W) in nats; returns a scalar tensor
     ``-sum(log_prob) / (B * C * H * W * ln 2)``, the mean of :func:`bits_per_dim_per_image`.
+    An empty batch (B = 0) has no mean and raises a ValueError (the mean of nothing would be NaN).
     """
-    return bits_per_dim_per_image(log_prob).mean()
+    per_image = bits_per_dim_per_image(log_prob)
+    if per_image.numel() == 0:
+        raise ValueError(f"bits_per_dim of an empty batch (log_prob of shape {tuple(log_prob.shape)}) is undefined; "
+                         f"use bits_per_dim_per_image, which gives one value per image (none here)")
+    return per_image.mean()
 
 
 def bits_per_dim_per_image(log_prob: torch.Tensor) -> torch.Tensor:
     """Each image's negative log-likelihood in bits per sub-pixel, (B,): a score for one image
-    (lower = more likely under the model). ``log_prob`` is (B, C, H, W) in nats."""
+    (lower = more likely under the model). ``log_prob`` is (B, C, H, W) in nats; an empty batch
+    gives an empty (0,) tensor."""
     if log_prob.dim() != 4:
         raise ValueError(f"log_prob must have shape (B, C, H, W), got {tuple(log_prob.shape)}")
-    return -log_prob.sum((1, 2, 3)) / (log_prob[0].numel() * math.log(2))
+    return -log_prob.sum((1, 2, 3)) / (log_prob.shape[1:].numel() * math.log(2))
 
 
 _LIKELIHOODS = {Categorical.name: Categorical, DiscretizedLogisticMixture.name: DiscretizedLogisticMixture}

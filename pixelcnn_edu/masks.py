@@ -85,6 +85,8 @@ COLOR_NAMES = ("R", "G", "B")
 
 def check_color_convention(convention: str) -> ColorConvention:
     """Return ``convention`` if it is "contiguous" or "interleaved", else raise."""
+    if not isinstance(convention, str):
+        raise TypeError(f"color_convention must be 'contiguous' or 'interleaved', got {type(convention).__name__} {convention!r}")
     if convention not in ("contiguous", "interleaved"):
         raise ValueError(f"color_convention must be 'contiguous' or 'interleaved', got {convention!r}")
     return convention  # type: ignore[return-value]

@@ -49,13 +49,14 @@ class Profile:
     color_dataset: str  # colour images for notebook 03 and later
     color_levels: int  # values per colour sub-pixel
     color_epochs: int  # notebook 03's independent vs R -> G -> B comparison
-    made_hidden: tuple[int, ...]  # notebook 01's MADE: hidden layer widths
+    made_hidden: int  # notebook 01's MADE: units per hidden layer
+    made_layers: int  # notebook 01's MADE: hidden layers
     made_epochs: int
     gated_hidden: int  # Gated PixelCNN maps per stack (about the PixelCNN's parameters)
     gated_layers: int  # Gated PixelCNN layers after the first
     pp_hidden: int  # PixelCNN++ feature maps per stream (the paper: 160)
-    pp_resnet: int  # PixelCNN++ gated ResNet blocks per stage (the paper: 5)
-    transformer_d_model: int  # PixelTransformer features per token (quick: about the gated model's parameters)
+    pp_layers: int  # PixelCNN++ gated ResNet blocks per stage (the paper: 5)
+    transformer_hidden: int  # PixelTransformer features per token (quick: about the gated model's parameters)
     transformer_layers: int  # PixelTransformer blocks
     mixture_train_limit: int | None  # notebook 05 trains its models on the first N images (None: all)
     race_train: int  # notebook 07's race: training images per model (one epoch)
@@ -89,8 +90,8 @@ PROFILES = {
     "quick": Profile(
         name="quick", dataset=data.EMBEDDED, levels=2, hidden=32, n_layers=4, kernel_size=3,
         epochs=2, batch_size=64, lr=2e-3, train_limit=None, test_limit=None, n_samples=8,
-        color_dataset=data.COLORED, color_levels=4, color_epochs=5, made_hidden=(512,), made_epochs=5,
-        gated_hidden=12, gated_layers=4, pp_hidden=16, pp_resnet=1, transformer_d_model=24, transformer_layers=2,
+        color_dataset=data.COLORED, color_levels=4, color_epochs=5, made_hidden=512, made_layers=1, made_epochs=5,
+        gated_hidden=12, gated_layers=4, pp_hidden=16, pp_layers=1, transformer_hidden=24, transformer_layers=2,
         mixture_train_limit=1500, race_train=2048, race_train_256=768, race_test=250, race_batch_size=32,
     ),
     # Sized from FLOP counts for a T4 (docs/gpu.md, benchmarks/gpu_budget.py): full MNIST, wider and
@@ -98,8 +99,8 @@ PROFILES = {
     "gpu": Profile(
         name="gpu", dataset="mnist", levels=2, hidden=128, n_layers=7, kernel_size=3,
         epochs=1, batch_size=128, lr=1e-3, train_limit=None, test_limit=None, n_samples=32,
-        color_dataset="cifar10", color_levels=256, color_epochs=3, made_hidden=(2000, 2000), made_epochs=10,
-        gated_hidden=44, gated_layers=8, pp_hidden=64, pp_resnet=2, transformer_d_model=128, transformer_layers=4,
+        color_dataset="cifar10", color_levels=256, color_epochs=3, made_hidden=2000, made_layers=2, made_epochs=10,
+        gated_hidden=44, gated_layers=8, pp_hidden=64, pp_layers=2, transformer_hidden=128, transformer_layers=4,
         mixture_train_limit=None, race_train=60000, race_train_256=20000, race_test=2000, race_batch_size=64,
     ),
 }

@@ -1,68 +1,14 @@
 """The training recipe in one place: learning-rate warm-up and decay, EMA weights, mixed precision,
 the output bias a categorical model starts from.
 
-Measured with ``benchmarks/time_to_quality.py`` (256 levels, embedded digits, batch 64, 180 s on two
-threads, held-out bits/dim; one run per seed):
-
-* PixelCNN++ (894,590 parameters, lr 2e-3): constant 1.443 / 1.316 / 1.417 (seeds 0-2, mean 1.392);
-  5 % warm-up then cosine decay 1.363 / 1.389 / 1.345 (mean 1.366). Lower on average and with a
-  smaller spread, but the difference is within the seed-to-seed noise.
-* Gated PixelCNN, shipped 256-level shape (48,400, categorical, seed 0): constant lr 2e-3 1.202,
-  cosine lr 2e-3 1.222, cosine lr 4e-3 1.202: no gain.
-* The same gated shape with a logistic mixture of 5 (40,447): constant 1.517 raw (its last weights
-  are noisy; an EMA with decay 0.99 scored 1.290), cosine 1.276 / 1.265 (seeds 0, 1).
-* EMA: in runs of ~120 (PixelCNN++) to ~560 (gated) steps an average with decay 0.99 or 0.995 is
-  worse than the raw weights, except after a constant rate for the mixture; the paper's 0.9995
-  needs tens of thousands of steps. So it is off by default.
-* Weight norm on every convolution (PixelCNN++, constant lr 2e-3, seeds 0 and 1): 1.440 / 1.380
-  against 1.448 / 1.342 without it in the same session: no gain, so the package does not apply it.
-* The reference code's hard clamp of the log-scale at -7: 1.554 / 1.473 / 1.527, worse than the
-  package's smooth bound in every seed, so the smooth bound stays.
-
-At the notebooks' budgets (``fit`` for a fixed number of epochs, batch 64, test bits/dim of seeds 0 / 1,
-measured together in one later session): constant lr 2e-3 | 5 % warm-up then cosine, lr 2e-3 | the
-same with lr 4e-3:
-
-* PixelCNN 32 x 4, binarised digits, 3 epochs: 0.1443 / 0.1423 | 0.1500 / 0.1510 | 0.1440 / 0.1439
-* Gated 12 x 4, binarised digits, 3 epochs: 0.1449 / 0.1458 | 0.1571 / 0.1580 | 0.1486 / 0.1486
-* PixelCNN 32 x 4, R -> G -> B, coloured digits at 4 levels, 5 epochs: 0.2001 / 0.2013 |
-  0.2742 / 0.2884 | 0.2037 / 0.2241
-* Gated 12 x 4, mixture of 5, first 1,500 digits at 256 levels, 2 epochs: 1.7423 / 1.9034 |
-  2.1442 / 2.2064 | 1.7978 / 1.9822
-
-In runs this short a decay to zero spends much of the budget at small rates: at the same peak rate
-the schedule was worse in all eight runs, and with the peak doubled still worse in seven (better by
-0.0003 in one).
-
-Mixed precision (``fit(mixed_precision=True)``: the network in bfloat16 under ``torch.autocast``,
-the likelihood and the scores in float32), same protocol, on this project's CPU (AMD EPYC with
-AVX-512 BF16), one session, gated shipped shape (48,400 parameters), constant rate:
-
-* lr 2e-3: float32 1.193 / 1.190 (seeds 0, 1; 165-169 images/s), mixed 1.179 / 1.181 (226-252 images/s)
-* lr 3e-3: float32 1.187 (seed 0, 163 images/s), mixed 1.162 / 1.164 (249-258 images/s)
-* lr 4e-3: mixed 1.158 / 1.156 (241-266 images/s): the best of any run so far
-* the same shape with a mixture of 5 (40,447), cosine, lr 2e-3, seed 0: float32 1.265, mixed 1.239
-  (291 against 437 images/s)
-* wider (24 maps, 101,080 parameters), mixed, lr 2e-3: 1.185: more steps beat more maps here.
-
-1.3-1.6 times the images per second, and 0.009-0.026 bits/dim lower at the same budget and rate.
-A CPU without bfloat16 instructions was not measured; there the conversions may cost more than they
-save, so it is off by default, and ``benchmarks/time_to_quality.py``'s recommended run turns it on.
-
-Starting at the histogram (``fit(marginal_bias=True)``, :func:`start_at_marginal`), same protocol,
-the recommended gated shape in mixed precision at lr 4e-3, seeds 0 / 1 / 2, measured in one later session:
-
-* after 60 s: 1.184 / 1.190 / 1.193 against 1.201 / 1.198 / 1.201 from the usual start (0.011 lower on average);
-* after 180 s: 1.146 / 1.148 / 1.157 against 1.155 / 1.155 / 1.155 (0.005 lower on average, within the
-  seeds' spread: one seed ended 0.002 higher).
-
-A quicker start that the longer run catches up with, so it is off by default and the benchmark's
-recommended run does not use it.
-
-So ``train.fit`` keeps a constant rate by default (the notebooks' runs are unchanged) and takes
-``schedule="cosine", warmup=0.05`` and ``ema=`` when asked. The schedule is
-:class:`torch.optim.lr_scheduler.LambdaLR` and the average is
+``train.fit`` (and ``python -m pixelcnn_edu train``) takes them as ``schedule="cosine", warmup=0.05``,
+``ema=``, ``mixed_precision=True`` and ``marginal_bias=True``; every one is off by default, so the
+notebooks' runs are plain Adam at a constant rate. The schedule is
+:class:`torch.optim.lr_scheduler.LambdaLR` with :func:`lr_factor`, the average is
 :class:`torch.optim.swa_utils.AveragedModel`; this module only says how they are set up.
+
+docs/recipe.md gives the measurements behind each default (held-out bits/dim after 180 s of CPU
+training, several seeds, and the notebooks' own budgets).
 """
 
 from __future__ import annotations

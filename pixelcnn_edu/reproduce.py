@@ -46,7 +46,7 @@ class Published:
 @dataclass(frozen=True)
 class Recipe:
     """One run: ``train`` holds ``python -m pixelcnn_edu train`` options (True for a flag),
-    ``model_overrides`` constructor arguments that no option sets; ``binarise`` draws one seeded
+    ``model_overrides`` constructor arguments that no option sets; ``binarize`` draws one seeded
     Bernoulli binarisation of the grey images; ``differences`` from the source's own setup."""
 
     name: str
@@ -55,7 +55,7 @@ class Recipe:
     published: Published
     differences: tuple[str, ...]
     model_overrides: dict[str, Any] = field(default_factory=dict)
-    binarise: bool = False
+    binarize: bool = False
 
     @property
     def dataset(self) -> str:
@@ -100,7 +100,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         ),
     ),
     Recipe(
-        "pixelcnn-binarized-mnist", "PixelCNN on stochastically binarised MNIST", binarise=True,
+        "pixelcnn-binarized-mnist", "PixelCNN on stochastically binarised MNIST", binarize=True,
         train={"model": "pixelcnn", "dataset": "mnist", "levels": 2, "hidden": 32, "n-layers": 15, "input-kernel-size": 7,
                "epochs": 457, "batch-size": 256, **_MNIST_RUN},
         published=Published("81.30", "nats/image", _PIXELRNN, "its binarised-MNIST table, PixelCNN row"),
@@ -112,7 +112,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         ),
     ),
     Recipe(
-        "gated-binarized-mnist", "Gated PixelCNN on stochastically binarised MNIST", binarise=True,
+        "gated-binarized-mnist", "Gated PixelCNN on stochastically binarised MNIST", binarize=True,
         train={"model": "gated", "dataset": "mnist", "levels": 2, "hidden": 128, "n-layers": 10, "input-kernel-size": 7,
                "epochs": 150, "batch-size": 128, **_MNIST_RUN},
         model_overrides={"skip_channels": 128},
@@ -156,22 +156,9 @@ def get_recipe(name: str) -> Recipe:
 # --- data ---------------------------------------------------------------------------------------
 
 
-def stochastic_binarise(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Each sub-pixel becomes 1 with probability equal to its grey value: x ~ Bernoulli(grey).
-
-    images: (N, C, H, W) float in [0, 1] -> the same shape, float32 in {0, 1}. The mean of the result
-    is the mean grey value in expectation (unlike thresholding at 0.5).
-    """
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        raise TypeError(f"images must be a float tensor in [0, 1], got {images!r:.60}")
-    if images.numel() and (images.min() < 0 or images.max() > 1):
-        raise ValueError("images must have values in [0, 1] (they are the probabilities of a 1)")
-    return torch.bernoulli(images.float(), generator=generator)
-
-
-def binarised(grey: data.ImageDataset, seed: int) -> data.ImageDataset:
-    """``grey`` drawn once with :func:`stochastic_binarise` from a generator seeded with ``seed``."""
-    images = stochastic_binarise(grey.images, torch.Generator().manual_seed(seed))
+def binarized(grey: data.ImageDataset, seed: int) -> data.ImageDataset:
+    """``grey`` drawn once with :func:`data.stochastic_binarize` from a generator seeded with ``seed``."""
+    images = data.stochastic_binarize(grey.images, torch.Generator().manual_seed(seed))
     return data.ImageDataset(images, grey.labels, 2, f"{grey.name}-bernoulli-seed{seed}")
 
 
@@ -182,7 +169,7 @@ def _load_split(name: str, split: str, levels: int, root: str | Path) -> data.Im
 def load_data(recipe: Recipe, root: str | Path = "data") -> tuple[data.ImageDataset, data.ImageDataset]:
     """The recipe's (train, test) sets: the whole dataset, from ``root`` or downloaded, else a
     :class:`data.DatasetUnavailable` that says so."""
-    levels = 256 if recipe.binarise else int(recipe.train["levels"])
+    levels = 256 if recipe.binarize else int(recipe.train["levels"])
     try:
         train, test = (_load_split(recipe.dataset, split, levels, root) for split in ("train", "test"))
     except data.DatasetUnavailable as err:
@@ -191,8 +178,8 @@ def load_data(recipe: Recipe, root: str | Path = "data") -> tuple[data.ImageData
             f"torchvision's files under {Path(root).resolve()} (--data-root) or run where they can be downloaded; a "
             f"recipe never falls back to the embedded 5,000 digits"
         ) from err
-    if recipe.binarise:
-        train, test = (binarised(ds, BINARISATION_SEEDS[split]) for ds, split in ((train, "train"), (test, "test")))
+    if recipe.binarize:
+        train, test = (binarized(ds, BINARISATION_SEEDS[split]) for ds, split in ((train, "train"), (test, "test")))
     return train, test
 
 
@@ -316,11 +303,11 @@ def describe(recipe: Recipe, argv: list[str], cost_: Cost, shortened: dict[str, 
         changed = ", ".join(f"{what} {new:,} instead of {old:,}" for what, (new, old) in shortened.items())
         lines.append(f"  SHORTENED RUN ({changed}): not comparable with the published figure")
     lines.append(f"  data: {recipe.dataset}, {cost_.n_train:,} training and {cost_.n_test:,} test images"
-                 + (", binarised by one seeded Bernoulli draw" if recipe.binarise else ""))
+                 + (", binarised by one seeded Bernoulli draw" if recipe.binarize else ""))
     lines.append("  train command: python -m pixelcnn_edu train " + " ".join(argv))
     if recipe.model_overrides:
         lines.append(f"  model arguments no train option sets: {recipe.model_overrides}")
-    if recipe.binarise:
+    if recipe.binarize:
         lines.append("  (the train command alone would threshold at 0.5; this recipe binarises stochastically)")
     lines.append("  differs from the source:")
     lines += [f"    - {d}" for d in recipe.differences]

@@ -12,6 +12,7 @@ strokes on a dark, non-black background). The trained weights ship with the pack
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ from . import sampling
 from .checks import check_positive_int, device_and_dtype
 from .data import ImageDataset
 
-WEIGHTS = Path(__file__).parent / "classifier" / "digit_classifier.pt"
+WEIGHTS = Path(str(resources.files("pixelcnn_edu") / "classifier" / "digit_classifier.pt"))  # shipped as package data
 
 
 class DigitClassifier(nn.Module):

@@ -2,24 +2,25 @@
 
 A run is a small state machine (:class:`TrainingState`): the state changes in one place at the end
 of each batch and of each epoch, and a checkpoint is one atomic save of that state. Ctrl-C (SIGINT)
-and SIGTERM only set a flag that the loop reads at the next batch boundary; any other exception saves
-the last consistent state and is raised again. Resuming checks that the run is started with the
-same settings (batch size, seed, training data) and continues after the last finished batch, so an
-interrupted and resumed run ends with the same weights, optimizer state and histories as an
-uninterrupted one. Checkpoint files themselves are :mod:`pixelcnn_edu.checkpoints`.
+and SIGTERM only set a flag that the loop reads at the next batch boundary; a second Ctrl-C stops at
+once, except inside the optimizer step, the end of an epoch and a save, which it never cuts short
+(:mod:`pixelcnn_edu.interrupts`). Any other exception saves the last consistent state and is raised
+again; a non-finite loss or gradient stops the run without saving it. Resuming checks that the run is
+started with the same settings (batch size, seed, training data and its content, the step settings)
+and continues after the last finished batch, so an interrupted and resumed run ends with the same
+weights, optimizer state and histories as an uninterrupted one. Checkpoint files themselves are
+:mod:`pixelcnn_edu.checkpoints`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import signal
-import threading
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel
@@ -28,15 +29,18 @@ from tqdm.auto import tqdm
 from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as before)
     bundled_checkpoint,
     check_metadata,
+    check_writable,
     export_checkpoint,
     load_checkpoint,
     load_into,
     load_model,
+    load_weights,
     save_checkpoint,
 )
 from . import recipe
 from .checks import check_bool, check_int, check_positive_int, check_positive_number, device_and_dtype
 from .data import ImageDataset
+from .interrupts import StopRequests
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
 
 
@@ -151,8 +155,8 @@ SIGNATURE_NAMES = {
     "dataset": "dataset (--dataset)",
     "n_train": "number of training images (--train-limit)",
 }
-# How each step is taken: files written before these were recorded lack them, and are
-# compared on the settings above only.
+# How each step is taken, and what the training images hold: files written before these were
+# recorded lack them, and are compared on the settings above only.
 SETTING_NAMES = {
     "lr": "learning rate (--lr)",
     "clip_grad": "gradient clipping (--clip-grad)",
@@ -160,7 +164,19 @@ SETTING_NAMES = {
     "warmup": "warm-up (--warmup)",
     "ema": "EMA decay (--ema)",
     "mixed_precision": "mixed precision (--mixed-precision)",
+    "data_hash": "training data whose images and labels hash to",  # data_hash(train): another set of the same name and size
 }
+
+
+def data_hash(dataset: ImageDataset) -> str:
+    """The first 16 hex digits of the SHA-256 of the images (as float32) and labels, shapes included:
+    tells apart two training sets with the same name and length (about 0.15 s for 60,000 digits)."""
+    digest = hashlib.sha256()
+    for values in (dataset.images.detach().float(), dataset.labels.detach().long()):
+        values = values.cpu().contiguous()
+        digest.update(repr(tuple(values.shape)).encode())
+        digest.update(values.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()[:16]
 
 
 def run_signature(train: ImageDataset, batch_size: int, seed: int, **settings: Any) -> dict[str, Any]:
@@ -194,46 +210,35 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"stopped by {reason}: {saved}")
 
 
-class _StopRequests:
-    """SIGINT and SIGTERM set ``reason`` instead of raising, so the loop stops at a batch boundary.
-    A second Ctrl-C raises KeyboardInterrupt at once. Signals can only be caught in the main thread;
-    elsewhere Ctrl-C stays an exception (which the loop also turns into a consistent save)."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.reason is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.reason = signal.Signals(signum).name
-
-    @contextmanager
-    def installed(self) -> Iterator["_StopRequests"]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield self
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+class TrainingDiverged(ValueError):
+    """The loss or the gradient of a batch is not finite (NaN or infinite). Its step was not taken and
+    nothing after the last save was saved, so the checkpoint keeps the last finite state."""
 
 
-class _BatchInFlight(NamedTuple):
-    """A batch between its loss and its record in the state: enough to record it after an interruption."""
-
-    images: int
-    loss_sum: float  # summed bits/dim of its images
-    adam_steps: int  # Adam's step count before its step
-    steps: int  # the state's step count before it
-    start: float  # perf_counter() when it began
+def _adam_steps(optimizer: torch.optim.Optimizer) -> list[int]:
+    """Each parameter's own step counter (0 before its first step): after an error inside the step,
+    unchanged counters say that no parameter was updated."""
+    states = (optimizer.state.get(p, {}) for group in optimizer.param_groups for p in group["params"])
+    return [int(s["step"]) if "step" in s else 0 for s in states]
 
 
-def _optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
-    """Steps Adam has taken (its own counter), to tell whether an interrupted batch was applied."""
-    steps = [int(s["step"]) for s in optimizer.state.values() if "step" in s]
-    return max(steps, default=0)
+def _clip_and_check(model: torch.nn.Module, loss: torch.Tensor, clip_grad: float | None, state: TrainingState, lr: float) -> float:
+    """Clip the gradient norm to ``clip_grad``; return the batch's bits/dim after checking that it and
+    the gradient norm are finite (one synchronisation for both), or raise :class:`TrainingDiverged`."""
+    if clip_grad is not None:
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+    else:
+        grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else loss.new_zeros(())
+    bpd, norm_value = torch.stack([loss.detach().float(), norm.detach().float().to(loss.device)]).tolist()
+    if math.isfinite(bpd) and math.isfinite(norm_value):
+        return bpd
+    what = f"its loss is {bpd}" if not math.isfinite(bpd) else f"its gradient norm is {norm_value}"
+    clip = "gradient clipping (clip_grad=1.0, --clip-grad 1)" if clip_grad is None else f"a smaller clip_grad (this run: {clip_grad:g})"
+    raise TrainingDiverged(
+        f"training diverged in epoch {state.epoch + 1}, batch {state.batch + 1}: {what}, so its step was not taken. "
+        f"Try a lower lr (this run: {lr:g}) or {clip}, and start over (resume=False, --restart)"
+    )
 
 
 # --- fit ---------------------------------------------------------------------------------------
@@ -292,7 +297,11 @@ def fit(
             histogram (:func:`recipe.start_at_marginal`; a resumed run then loads its checkpoint).
 
     Returns the :class:`History` of all epochs so far (including resumed ones). Ctrl-C or SIGTERM
-    stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt).
+    stops at the next batch boundary and raises :class:`TrainingInterrupted` (a KeyboardInterrupt); a
+    second Ctrl-C raises KeyboardInterrupt at once, or right after the optimizer step or save it came
+    in, with every finished batch saved. A NaN or infinite loss or gradient raises
+    :class:`TrainingDiverged` (a ValueError) before its step, and nothing after the last save is saved.
+    An empty test set or a checkpoint path that cannot be written is refused before training.
     """
     check_dataset("train", train)
     if test is not None:
@@ -302,6 +311,8 @@ def fit(
             raise ValueError(f"dataset {ds.name!r} has {ds.levels} levels but the model has {model.levels}")
     if len(train) == 0:
         raise ValueError(f"training set {train.name!r} has no images")
+    if test is not None and len(test) == 0:
+        raise ValueError(f"test set {test.name!r} has no images to evaluate; give test=None to train without one")
     check_int("epochs", epochs, 0)
     check_positive_int("batch_size", batch_size)
     check_int("seed", seed, 0)
@@ -318,16 +329,19 @@ def fit(
     recipe.check_schedule(schedule, warmup)
     check_bool("mixed_precision", mixed_precision)
     check_bool("marginal_bias", marginal_bias)
+    path = None if checkpoint is None else check_writable(checkpoint)  # before an epoch of training, not after it
     device, dtype = device_and_dtype(model)
     if marginal_bias:
         recipe.start_at_marginal(model, train.images)  # before the EMA copy; a resumed run loads its weights over it
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     averaged = None if ema is None else recipe.ema_model(model, ema)
-    path = None if checkpoint is None else Path(checkpoint)
+    content = {} if path is None else {"data_hash": data_hash(train)}  # only a checkpoint compares it
     state = TrainingState(run_signature(train, batch_size, seed, lr=lr, clip_grad=clip_grad, schedule=schedule, warmup=warmup,
-                                        ema=ema, mixed_precision=mixed_precision))
+                                        ema=ema, mixed_precision=mixed_precision, **content))
+    saved_at: tuple[int, int] | None = None  # (epoch, batch) that the file holds, None: nothing saved yet
     if path is not None and resume and path.exists():
         state = _resume(model, optimizer, path, state.signature, device, averaged)
+        saved_at = (state.epoch, state.batch)
         if state.epoch >= epochs:
             warnings.warn(
                 f"{path} holds a finished run of {state.epoch} epoch(s) (asked for {epochs}): nothing was trained, and the "
@@ -339,20 +353,24 @@ def fit(
     scheduler = recipe.lr_scheduler(optimizer, epochs * len(starts), schedule=schedule, warmup=warmup, first_step=state.step)
     evaluated = model if averaged is None else averaged.module
     extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
-    saved_at = (state.epoch, state.batch)
+    rng, last_save, save_failed, half_applied = _rng_state(device), time.monotonic(), False, False
 
-    def save() -> None:
-        nonlocal saved_at, last_save
+    def save() -> None:  # the state as of the last batch boundary, with the random state drawn from there on
+        nonlocal saved_at, last_save, save_failed
         if path is not None:
-            save_checkpoint(
-                path, model, optimizer=optimizer, training=dict(state.training_dict(), **_rng_state(device)),
-                history=state.history.as_dict(), epoch=state.epoch, step=state.step, ema=averaged, **extra,
-            )
+            try:
+                save_checkpoint(
+                    path, model, optimizer=optimizer, training=dict(state.training_dict(), **rng),
+                    history=state.history.as_dict(), epoch=state.epoch, step=state.step, ema=averaged, **extra,
+                )
+            except OSError:  # a full disk, say: not tried again on the way out
+                save_failed = True
+                raise
         saved_at, last_save = (state.epoch, state.batch), time.monotonic()
 
-    stop, pending, last_save = _StopRequests(), None, time.monotonic()
-    try:
-        with stop.installed():
+    stop = StopRequests()
+    with stop.installed():  # also around the saves after an error or a stop, which a second Ctrl-C must not cut short
+        try:
             for epoch in range(state.epoch, epochs):
                 model.train()
                 order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
@@ -369,42 +387,64 @@ def fit(
                     loss = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
-                    if clip_grad is not None:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                    pending = _BatchInFlight(x.shape[0], loss.item() * x.shape[0], _optimizer_steps(optimizer), state.step, t0)
-                    optimizer.step()
-                    scheduler.step()
-                    if averaged is not None:
-                        recipe.update_ema(averaged, model)
-                    state.finish_batch(pending.images, pending.loss_sum, time.perf_counter() - t0)
+                    bpd = _clip_and_check(model, loss, clip_grad, state, lr)
+                    counters = _adam_steps(optimizer)
+                    with stop.critical():  # the step reaches every parameter and the average, and is recorded, or none of it
+                        try:
+                            optimizer.step()
+                            if averaged is not None:
+                                recipe.update_ema(averaged, model)
+                        except BaseException:
+                            half_applied = _adam_steps(optimizer) != counters
+                            raise
+                        state.finish_batch(x.shape[0], bpd * x.shape[0], time.perf_counter() - t0)
+                        rng = _rng_state(device)
+                        scheduler.step()
                     bar.update()
-                    bar.set_postfix(bpd=f"{pending.loss_sum / pending.images:.4f}")
+                    bar.set_postfix(bpd=f"{bpd:.4f}")
                     if _due(state, checkpoint_every_batches, checkpoint_every_seconds, last_save):
-                        save()
+                        with stop.critical():
+                            save()
                 bar.close()
                 if stop.reason:
                     break
-                state.finish_epoch(evaluate(evaluated, test, batch_size=2 * batch_size) if test is not None else math.nan)
-                save()
+                test_bpd = evaluate(evaluated, test, batch_size=2 * batch_size) if test is not None else math.nan
+                with stop.critical():
+                    state.finish_epoch(test_bpd)
+                    rng = _rng_state(device)
+                    save()
                 if stop.reason:
                     break
-    except BaseException:
-        # A batch whose optimizer step went through but was not counted yet counts as finished
-        # (Adam's own step counter says whether it went through).
-        if pending is not None and state.step == pending.steps and _optimizer_steps(optimizer) > pending.adam_steps:
-            state.finish_batch(pending.images, pending.loss_sum, time.perf_counter() - pending.start)
-        if (state.epoch, state.batch) != saved_at:
-            save()
-        raise
-    if stop.reason:
-        if (state.epoch, state.batch) != saved_at:
-            save()
-        _use_average(model, averaged)
-        raise TrainingInterrupted(stop.reason, path, state)
+        except TrainingDiverged as err:  # nothing is saved: the file keeps the last finite state
+            err.args = (f"{err}; {_kept(path, saved_at)}",)
+            raise
+        except BaseException as err:
+            if half_applied:  # an error (not a signal: those wait) inside the step; no state to save
+                err.add_note(f"the step of epoch {state.epoch + 1}, batch {state.batch + 1} reached only some parameters "
+                             f"when this was raised, so the weights were not saved; {_kept(path, saved_at)}")
+            elif (state.epoch, state.batch) != saved_at and not save_failed:
+                with stop.critical(then_raise=False):  # raised anyway, right after
+                    save()
+            raise
+        if stop.reason:
+            if (state.epoch, state.batch) != saved_at:
+                with stop.critical(then_raise=False):  # TrainingInterrupted follows
+                    save()
+            _use_average(model, averaged)
+            raise TrainingInterrupted(stop.reason, path, state)
     _use_average(model, averaged)
     if progress:  # the bars vanish when they close; this line stays, also in a static copy of a notebook
         print(f"trained: {state.history.summary()}")
     return state.history
+
+
+def _kept(path: Path | None, saved_at: tuple[int, int] | None) -> str:
+    """What the checkpoint file holds after a stop that saves nothing."""
+    if path is None:
+        return "no checkpoint file was given"
+    if saved_at is None:
+        return f"nothing was saved to {path}"
+    return f"{path} holds the run after epoch {saved_at[0]}, batch {saved_at[1]}"
 
 
 def _use_average(model: torch.nn.Module, averaged: AveragedModel | None) -> None:
@@ -427,14 +467,14 @@ def _resume(
     saved = load_checkpoint(path)
     state = TrainingState.from_checkpoint(saved)
     check_signature(state.signature, signature, path, state.batch)
-    load_into(model, saved)
+    load_into(model, saved, source=path)
     if "optimizer" in saved:
         optimizer.load_state_dict(saved["optimizer"])
     else:
         warnings.warn(f"{path} holds no optimizer state (an exported checkpoint): Adam starts afresh", stacklevel=3)
     if averaged is not None:
         if "ema" in saved:
-            averaged.module.load_state_dict(saved["ema"]["model"])
+            load_weights(averaged.module, saved["ema"]["model"], f"{path} (its EMA weights)")
             averaged.n_averaged.copy_(saved["ema"]["n_averaged"])
         else:
             warnings.warn(f"{path} holds no EMA weights: the average starts from the current weights", stacklevel=3)

@@ -18,7 +18,12 @@ import html
 import math
 from typing import Literal, Sequence
 
-import ipywidgets as ipw
+try:
+    import ipywidgets as ipw
+except ModuleNotFoundError as err:  # a core install: the widgets come with the course's extra
+    raise ModuleNotFoundError(
+        'pixelcnn_edu.widgets needs ipywidgets, which the notebooks extra installs: pip install "pixelcnn-edu[notebooks]"'
+    ) from err
 import torch
 from torch import nn
 

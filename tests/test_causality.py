@@ -127,10 +127,10 @@ def test_pixelcnn_with_batch_norm_leaks_in_train_mode(make_pixelcnn, make_images
 
 
 MADE_CASES = [
-    dict(in_channels=1, levels=2, image_size=(4, 4), hidden=[32]),
-    dict(in_channels=3, levels=2, image_size=(4, 4), hidden=[64, 48]),
-    dict(in_channels=1, levels=4, image_size=(3, 3), hidden=[16, 16]),
-    dict(in_channels=3, levels=4, image_size=(3, 3), hidden=[40]),
+    dict(in_channels=1, levels=2, image_size=(4, 4), hidden=32),
+    dict(in_channels=3, levels=2, image_size=(4, 4), hidden=64, n_layers=2),
+    dict(in_channels=1, levels=4, image_size=(3, 3), hidden=16, n_layers=2),
+    dict(in_channels=3, levels=4, image_size=(3, 3), hidden=40),
 ]
 
 

@@ -87,7 +87,7 @@ def test_help_for_every_command(command):
         [sys.executable, "-m", "pixelcnn_edu", *command, "--help"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert "usage: python -m pixelcnn_edu" in result.stdout
+    assert result.stdout.startswith("usage: pixelcnn-edu")  # the console script's name, for python -m pixelcnn_edu too
 
 
 @pytest.fixture(scope="module")
@@ -127,16 +127,16 @@ def test_conditional_errors(gated_checkpoint, checkpoint, tmp_path, capsys):
     assert cli.main(["sample", str(checkpoint), "--label", "1", "--out", str(tmp_path / "b.png")]) == 2
     assert "unconditional" in capsys.readouterr().err
     assert cli.main(["train", "--model", "made", "--conditional", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 2
-    assert "--conditional works with --model pixelcnn, gated, pixelcnn++ or transformer" in capsys.readouterr().err
+    assert "--conditional is not an option of --model made (it takes: --hidden, --n-layers, --likelihood" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--norm", "layer", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
-    assert "--norm is a PixelCNN option" in capsys.readouterr().err
+    assert "--norm is not an option of --model gated (it takes: --hidden, " in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--no-residual", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
-    assert "--no-residual is a PixelCNN option" in capsys.readouterr().err
+    assert "--no-residual is not an option of --model gated" in capsys.readouterr().err
     assert cli.main(["train", "--model", "gated", "--class-maps", "2", "--epochs", "1", "--out", str(tmp_path / "g.pt")]) == 2
     assert "--class-maps needs --conditional" in capsys.readouterr().err
     assert cli.main(["train", "--model", "transformer", "--conditional", "--class-maps", "2", "--epochs", "1",
                      "--out", str(tmp_path / "t.pt")]) == 2
-    assert "the transformer has a class token embedding" in capsys.readouterr().err
+    assert "--class-maps is not an option of --model transformer" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("model, size", [("pixelcnn", "--hidden"), ("gated", "--hidden"), ("pixelcnn++", "--hidden")])
@@ -191,8 +191,6 @@ def test_train_a_mixture_with_a_lower_log_scale_bound(tmp_path):
 
 def test_likelihood_errors(tmp_path, capsys):
     out = str(tmp_path / "x.pt")
-    assert cli.main(["train", "--model", "made", "--likelihood", "logistic", "--epochs", "1", "--out", out]) == 2
-    assert "--likelihood logistic works with --model pixelcnn, gated, pixelcnn++ or transformer" in capsys.readouterr().err
     assert cli.main(["train", "--uncoupled", "--epochs", "1", "--out", out]) == 2
     assert "--uncoupled applies to --likelihood logistic" in capsys.readouterr().err
     assert cli.main(["train", "--likelihood", "logistic", "--n-mix", "0", "--epochs", "1", "--out", out]) == 2
@@ -211,29 +209,33 @@ def test_likelihood_errors(tmp_path, capsys):
 def test_train_a_tiny_transformer(extra, tmp_path, capsys):
     path = tmp_path / "transformer.pt"
     code = cli.main([
-        "train", "--model", "transformer", "--d-model", "16", "--n-heads", "2", "--n-layers", "1", "--epochs", "1",
+        "train", "--model", "transformer", "--hidden", "16", "--n-heads", "2", "--n-layers", "1", "--epochs", "1",
         "--train-limit", "32", "--batch-size", "32", "--out", str(path), "--no-progress", *extra,
     ])
     assert code == 0
     model, state = train.load_model(path)
     assert state["name"] == "transformer" and type(model).__name__ == "PixelTransformer"
-    assert (model.config()["d_model"], model.config()["n_heads"], model.config()["n_layers"]) == (16, 2, 1)
-    assert model.config()["max_size"] == [28, 28]  # the position tables fit the dataset's images
+    assert (model.config()["hidden"], model.config()["n_heads"], model.config()["n_layers"]) == (16, 2, 1)
+    assert model.config()["image_size"] == [28, 28]  # the position tables fit the dataset's images
     assert type(model.likelihood).__name__ == ("Categorical" if "--likelihood" not in extra else "DiscretizedLogisticMixture")
 
 
-def test_transformer_options_belong_to_the_transformer(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli.train, "fit", lambda *args, **kwargs: pytest.fail("trained"))
+def test_transformer_options_in_the_shared_vocabulary(tmp_path, monkeypatch, capsys):
+    """``--hidden`` is the transformer's width as every model's; ``--d-model`` is refused with the new name."""
+    seen = spy_on_fit(monkeypatch)
     monkeypatch.setattr(cli.data, "load_dataset", lambda name, split, levels, **kwargs:
                         data.ImageDataset(torch.zeros(4, 1, 4, 4), torch.zeros(4, dtype=torch.long), levels, name))
     out = str(tmp_path / "x.pt")
-    for model, option in (("gated", "--d-model"), ("pixelcnn", "--n-heads")):
-        assert cli.main(["train", "--model", model, option, "8", "--train-limit", "8", "--out", out]) == 2
-        assert f"error: {option} is a transformer option; --model {model} has none" in one_line_error(capsys)
-    assert cli.main(["train", "--model", "transformer", "--hidden", "8", "--train-limit", "8", "--out", out]) == 2
-    assert "--hidden is not a transformer option; give its width with --d-model" in one_line_error(capsys)
-    assert cli.main(["train", "--model", "transformer", "--d-model", "10", "--n-heads", "4", "--train-limit", "8", "--out", out]) == 2
-    assert "d_model must be divisible by n_heads" in one_line_error(capsys)
+    for model in ("gated", "pixelcnn"):
+        assert cli.main(["train", "--model", model, "--n-heads", "2", "--train-limit", "8", "--out", out]) == 2
+        assert f"error: --n-heads is not an option of --model {model} (it takes: --hidden, --n-layers, " in one_line_error(capsys)
+    assert cli.main(["train", "--model", "transformer", "--hidden", "8", "--n-heads", "2", "--train-limit", "8", "--out", out]) == 0
+    assert (seen["model"].config()["hidden"], seen["model"].config()["n_heads"]) == (8, 2)
+    capsys.readouterr()
+    assert cli.main(["train", "--model", "transformer", "--d-model", "16", "--train-limit", "8", "--out", out]) == 2
+    assert "error: --d-model is now --hidden, one name for the width of every model: give --hidden 16" in one_line_error(capsys)
+    assert cli.main(["train", "--model", "transformer", "--hidden", "10", "--n-heads", "4", "--train-limit", "8", "--out", out]) == 2
+    assert "hidden must be divisible by n_heads" in one_line_error(capsys)
 
 
 # ----------------------------------------------------------------------------- issue 12: bad values, one-line errors
@@ -429,5 +431,5 @@ def test_a_transformer_without_sizes_gets_the_profiles(tmp_path, monkeypatch, ca
     assert cli.main(["train", "--model", "transformer", "--profile", "quick", "--levels", "2", "--out", str(tmp_path / "t.pt")]) == 2
     assert "stopped after building the model" in capsys.readouterr().err
     quick, config = profiles.PROFILES["quick"], built["model"].config()
-    assert (config["d_model"], config["n_layers"], config["n_heads"]) == (quick.transformer_d_model, quick.transformer_layers, 4)
+    assert (config["hidden"], config["n_layers"], config["n_heads"]) == (quick.transformer_hidden, quick.transformer_layers, 4)
     assert sum(p.numel() for p in built["model"].parameters()) == 15_986  # about the quick Gated PixelCNN's 16,022

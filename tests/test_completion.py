@@ -18,7 +18,7 @@ from test_sampling import N_DRAWS, all_images, image_index, randomised, sampling
 
 @pytest.fixture
 def tiny_made(make_model) -> models.MADE:
-    return randomised(make_model(models.MADE, in_channels=1, levels=2, image_size=(2, 2), hidden=[8]))
+    return randomised(make_model(models.MADE, in_channels=1, levels=2, image_size=(2, 2), hidden=8))
 
 
 def top_rows(rows: int, size: tuple[int, int] = (2, 2)) -> torch.Tensor:
@@ -158,7 +158,7 @@ def test_n_must_be_an_int(n, make_pixelcnn) -> None:
 
 
 def test_the_image_size_is_checked_before_sampling(make_model) -> None:
-    made = make_model(models.MADE, in_channels=1, levels=2, image_size=(2, 2), hidden=[8])
+    made = make_model(models.MADE, in_channels=1, levels=2, image_size=(2, 2), hidden=8)
     with pytest.raises(ValueError, match=r"MADE was built for images of size \(2, 2\), got \(3, 3\)"):
         sampling.sample(made, 1, (3, 3))
     plusplus = models.PixelCNNPlusPlus(in_channels=1, levels=4, hidden=4, n_mix=1)

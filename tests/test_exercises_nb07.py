@@ -35,7 +35,7 @@ def test_causal_pairs_are_what_autograd_counts() -> None:
     """The formula is the number of (target, earlier sub-pixel) pairs that a PixelTransformer's
     log_prob depends on, by autograd (one token per sub-pixel, RGB)."""
     torch.manual_seed(0)
-    model = models.PixelTransformer(3, 4, d_model=8, n_layers=1, n_heads=2, max_size=(2, 3)).eval()
+    model = models.PixelTransformer(3, 4, hidden=8, n_layers=1, n_heads=2, image_size=(2, 3)).eval()
     report = receptive_field.check_causality(model, (2, 3), generator=torch.Generator().manual_seed(0))
     n = 3 * 2 * 3
     pairs_read = sum(range(n)) - report.missed_past
@@ -51,9 +51,9 @@ def test_crossover_length(capsys) -> None:
         out = capsys.readouterr().out
         assert out.startswith("❌ Not yet:") and hint in out, (answer, out)
     assert exercises.check_crossover_length(solutions.exercise_2())
-    assert exercises.check_crossover_length(torch.tensor(144), d_model=24)
-    with pytest.raises(ValueError, match="d_model"):
-        exercises.check_crossover_length(384, d_model=0)
+    assert exercises.check_crossover_length(torch.tensor(144), hidden=24)
+    with pytest.raises(ValueError, match="hidden"):
+        exercises.check_crossover_length(384, hidden=0)
 
 
 def test_crossover_length_matches_a_flop_count() -> None:
@@ -101,7 +101,7 @@ def test_kv_cache_floats_are_the_buffers_the_sampler_fills(monkeypatch: pytest.M
 
     monkeypatch.setattr(CausalSelfAttention, "_attend_cached", recording)
     torch.manual_seed(0)
-    model = models.PixelTransformer(1, 2, d_model=8, n_layers=3, n_heads=2, max_size=(3, 4)).eval()
+    model = models.PixelTransformer(1, 2, hidden=8, n_layers=3, n_heads=2, image_size=(3, 4)).eval()
     sampling.sample(model, 1, (3, 4), generator=torch.Generator().manual_seed(0), cache=True)
     assert len(sizes) == 3 and sum(sizes.values()) == solutions.exercise_3(3, 12, 8)
 

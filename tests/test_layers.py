@@ -152,9 +152,9 @@ def test_make_norm_builds_each_kind() -> None:
     assert isinstance(batch, nn.BatchNorm2d) and batch.num_features == 4
 
 
-@pytest.mark.parametrize("name", ["group", "Layer", "instance", None])
-def test_make_norm_rejects_unknown_name(name: object) -> None:
-    with pytest.raises(ValueError, match="norm must be 'none', 'batch' or 'layer'") as info:
+@pytest.mark.parametrize(("name", "error"), [("group", ValueError), ("Layer", ValueError), ("instance", ValueError), (None, TypeError)])
+def test_make_norm_rejects_unknown_name(name: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="norm must be 'none', 'batch' or 'layer'") as info:
         layers.make_norm(name, 4)  # type: ignore[arg-type]
     assert repr(name) in str(info.value)
 

@@ -101,6 +101,30 @@ def test_temperature_near_zero_concentrates_on_argmax(generator: torch.Generator
     assert torch.equal(draws, argmax.float() / 3)
 
 
+@pytest.mark.parametrize("temperature", [1e-45, 1e-300, 5e-324])
+def test_a_temperature_too_small_for_float32_gives_the_argmax_not_nan(temperature: float, generator: torch.Generator) -> None:
+    """Issue 28: logits / 1e-45 overflowed to inf and softmax gave NaN, which multinomial refused. The
+    logits are shifted so the largest is 0 first: the most likely level gets everything."""
+    params = _params(3, 2, 5, 2, 2, generator)
+    argmax = params.view(3, 2, 5, 2, 2).argmax(2)
+    for lik, p in ((Categorical(5), params), (likelihoods.DiscretizedLogisticMixture(2, 5, coupled=False), None)):
+        p = params if p is not None else 3.0 * torch.randn(3, lik.param_channels(2), 2, 2, generator=generator)
+        probs = lik.probs(p, temperature=temperature, x=torch.zeros(3, 2, 2, 2))
+        assert torch.isfinite(probs).all()
+        expected = lik.probs(p, x=torch.zeros(3, 2, 2, 2)).argmax(2)
+        assert torch.equal(probs, torch.nn.functional.one_hot(expected, 5).movedim(-1, 2).float())
+    draws = Categorical(5).sample(params, temperature=temperature, generator=generator)
+    assert torch.equal(draws, argmax.float() / 4)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 1.7, 1e300])
+def test_a_normal_temperature_raises_the_probabilities_to_one_over_t(temperature: float, generator: torch.Generator) -> None:
+    params = _params(2, 1, 4, 2, 2, generator).double()
+    p = Categorical(4).probs(params)
+    expected = p ** (1 / temperature) / (p ** (1 / temperature)).sum(2, keepdim=True)
+    torch.testing.assert_close(Categorical(4).probs(params, temperature), expected)
+
+
 def test_large_temperature_flattens(generator: torch.Generator) -> None:
     lik = Categorical(4)
     params = _params(3, 1, 4, 2, 2, generator)
@@ -146,6 +170,16 @@ def test_bits_per_dim_of_uniform_model_is_log2_levels(levels: int) -> None:
     assert bpd.item() == pytest.approx(math.log2(levels), rel=1e-6)
     model = models.IndependentPixels(in_channels=2, levels=levels, image_size=(4, 4))  # zero logits at init
     assert likelihoods.bits_per_dim(model.log_prob(x)).item() == pytest.approx(math.log2(levels), rel=1e-6)
+
+
+def test_bits_per_dim_of_an_empty_batch() -> None:
+    """Issue 28: log_prob[0] of an empty batch raised an IndexError. Per image there is nothing to give; the
+    mean over no image is refused by name instead of returning NaN."""
+    empty = torch.zeros(0, 3, 4, 5)
+    per_image = likelihoods.bits_per_dim_per_image(empty)
+    assert per_image.shape == (0,)
+    with pytest.raises(ValueError, match="bits_per_dim of an empty batch"):
+        likelihoods.bits_per_dim(empty)
 
 
 def test_bits_per_dim_by_hand() -> None:

@@ -132,6 +132,41 @@ def test_a_component_at_a_far_lower_bound_is_exact_and_finite_in_float32() -> No
     assert torch.isfinite(grad).all() and grad[0, 1].item() > 0  # the mean is pulled up towards level 101
 
 
+@pytest.mark.parametrize("coupled", [True, False])
+def test_log_scale_bounds_at_the_float32_limit_stay_finite(coupled: bool) -> None:
+    """At log_scale_min = -80 (the limit) the bin edges (x - mean) * exp(80) stay finite for means in and
+    well beyond the data, at log_scale_max = 80 the bin widths exp(-80) too: the masses sum to 1 and the
+    loss and its gradient are finite in float32."""
+    limit = likelihoods.LOG_SCALE_LIMIT
+    assert limit == 80.0
+    for low, high, raw in ((-limit, 5.0, -1e4), (-7.0, limit, 1e4)):
+        mixture = DiscretizedLogisticMixture(10, 256, coupled=coupled, log_scale_min=low, log_scale_max=high)
+        params, x = random_case(mixture, 3, 1.0, torch.float32)
+        m = mixture.n_mix
+        scales = slice(m + 3 * m, m + 6 * m) if coupled else None
+        if coupled:
+            params[:, scales] = raw  # every log-scale driven to the bound
+            params[:, m : m + 3 * m] *= 100.0  # means far outside [-1, 1]
+        else:
+            params.view(2, 3, 3, m, 3, 2)[:, :, 2] = raw
+            params.view(2, 3, 3, m, 3, 2)[:, :, 1] *= 100.0
+        params.requires_grad_(True)
+        log_p = mixture.log_prob(params, x)
+        (grad,) = torch.autograd.grad(log_p.sum(), [params])
+        assert torch.isfinite(log_p).all() and torch.isfinite(grad).all(), (low, high)
+        probs = mixture.probs(params.detach(), x=x)
+        assert torch.isfinite(probs).all()
+        torch.testing.assert_close(probs.sum(2), torch.ones_like(probs.sum(2)))
+
+
+@pytest.mark.parametrize("low, high", [(-80.5, 5.0), (-100.0, 5.0), (-7.0, 80.5), (-7.0, 100.0), (-1e6, 1e6)])
+def test_log_scale_bounds_past_the_float32_limit_are_refused(low: float, high: float) -> None:
+    """Issue 28: log_scale_min = -100 was accepted and gave NaN in float32 (exp(100) * (x - mean) overflows,
+    inf - inf); past +-80 a bound is refused with one ValueError that names the limit."""
+    with pytest.raises(ValueError, match=r"log_scale_min and log_scale_max must lie in \[-80, 80\]"):
+        DiscretizedLogisticMixture(3, 256, log_scale_min=low, log_scale_max=high)
+
+
 def test_log_scales_are_bounded_on_both_sides() -> None:
     mixture = DiscretizedLogisticMixture(2, 16, coupled=False, log_scale_min=-7.0, log_scale_max=5.0)
     raw = torch.tensor([-1e4, -8.0, 0.0, 6.0, 1e4]).double()

@@ -39,7 +39,7 @@ MODELS = {
     "pixelcnn, R -> G -> B, 4 levels": lambda: models.PixelCNN(3, 4, hidden=6, n_layers=1),
     "pixelcnn, R -> G -> B interleaved, 4 levels": lambda: models.PixelCNN(3, 4, hidden=6, n_layers=1, color_convention="interleaved"),
     "gated, R -> G -> B, 5 levels": lambda: models.GatedPixelCNN(3, 5, hidden=6, n_layers=1),
-    "pixelcnn++, grey, 8 levels": lambda: models.PixelCNNPlusPlus(1, 8, hidden=4, n_resnet=1, likelihood=likelihoods.Categorical(8)),
+    "pixelcnn++, grey, 8 levels": lambda: models.PixelCNNPlusPlus(1, 8, hidden=4, n_layers=1, likelihood=likelihoods.Categorical(8)),
 }
 
 
@@ -74,9 +74,9 @@ def test_a_fresh_gated_model_scores_near_the_histograms_entropy_before_any_step(
     [
         (lambda: models.GatedPixelCNN(1, 16, hidden=4, n_layers=1, likelihood=likelihoods.DiscretizedLogisticMixture(2, 16)),
          TypeError, "needs a model with a Categorical likelihood"),
-        (lambda: models.PixelTransformer(1, 4, d_model=8, n_heads=2, n_layers=1, max_size=(5, 5)), TypeError,
+        (lambda: models.PixelTransformer(1, 4, hidden=8, n_heads=2, n_layers=1, image_size=(5, 5)), TypeError,
          "which PixelTransformer does not have"),
-        (lambda: models.MADE(1, 4, hidden=(8,), image_size=(5, 5)), TypeError, "which MADE does not have"),
+        (lambda: models.MADE(1, 4, hidden=8, image_size=(5, 5)), TypeError, "which MADE does not have"),
     ],
 )
 def test_models_it_cannot_start_are_refused(build, error, message) -> None:

@@ -16,10 +16,10 @@ TINY: dict[str, tuple[type[models.AutoregressiveModel], dict[str, Any]]] = {
                                        input_kernel_size=3, dilations=[1, 2], norm="layer")),
     "gated": (models.GatedPixelCNN, dict(in_channels=3, levels=4, hidden=6, n_layers=2, kernel_size=5,
                                          input_kernel_size=3, dilations=[1, 2], skip_channels=9)),
-    "made": (models.MADE, dict(in_channels=3, levels=4, image_size=(5, 6), hidden=[16, 12])),
+    "made": (models.MADE, dict(in_channels=3, levels=4, image_size=(5, 6), hidden=16, n_layers=2)),
     "independent": (models.IndependentPixels, dict(in_channels=3, levels=4, image_size=(5, 6))),
-    "transformer": (models.PixelTransformer, dict(in_channels=3, levels=4, d_model=16, n_layers=2, n_heads=4, dropout=0.1,
-                                                  max_size=(6, 7))),
+    "transformer": (models.PixelTransformer, dict(in_channels=3, levels=4, hidden=16, n_layers=2, n_heads=4, dropout=0.1,
+                                                  image_size=(6, 7))),
 }
 
 
@@ -110,7 +110,7 @@ def test_likelihood_may_be_given_as_object_or_config() -> None:
          "likelihood has 4 levels but the model has levels=2"),
         (models.PixelCNN, dict(likelihood={"name": "nope"}), ValueError, "unknown likelihood 'nope'"),
         (models.MADE, dict(image_size=(1, 1)), ValueError, r"MADE needs at least 2 sub-pixels, got C\*H\*W = 1"),
-        (models.MADE, dict(hidden=[16, 0]), ValueError, "hidden must be >= 1, got 0"),
+        (models.MADE, dict(hidden=0), ValueError, "hidden must be >= 1, got 0"),
         (models.MADE, dict(image_size=(0, 4)), ValueError, "image_size must be >= 1, got 0"),
         (models.IndependentPixels, dict(levels=1), ValueError, "levels must be >= 2"),
         (models.IndependentPixels, dict(in_channels=True), TypeError, "in_channels must be an int, got bool"),
@@ -156,7 +156,7 @@ def test_independent_pixels_starts_uniform(make_images: Callable[..., torch.Tens
 
 
 def test_made_connectivity_is_strictly_autoregressive() -> None:
-    model = models.MADE(in_channels=1, levels=2, image_size=(2, 2), hidden=[3])
+    model = models.MADE(in_channels=1, levels=2, image_size=(2, 2), hidden=3)
     masks = [layer.mask for layer in model.net if hasattr(layer, "mask")]
     total = masks[0]
     for mask in masks[1:]:
@@ -191,8 +191,9 @@ def test_pixelcnn_rejects_a_first_layer_that_sees_nothing() -> None:
         (models.PixelCNN, dict(n_layers=1, dilations=[0]), ValueError, "dilations must be >= 1, got 0"),
         (models.PixelCNN, dict(n_layers=1, dilations=2), TypeError, "dilations must be a list or tuple of ints, got int 2"),
         (models.GatedPixelCNN, dict(n_layers=1, dilations=[2.0]), TypeError, "dilations must be an int, got float"),
-        (models.MADE, dict(hidden=[16.7]), TypeError, "hidden must be an int, got float 16.7"),
-        (models.MADE, dict(hidden=16), TypeError, "hidden must be a list or tuple of ints, got int 16"),
+        (models.MADE, dict(hidden=16.7), TypeError, "hidden must be an int, got float 16.7"),
+        (models.MADE, dict(hidden=[16]), TypeError, r"hidden must be an int, got list \[16\]"),
+        (models.MADE, dict(n_layers=0), ValueError, "n_layers must be >= 1, got 0"),
         (models.PixelCNN, dict(input_kernel_size="7"), TypeError, "input_kernel_size must be an int, got str '7'"),
         (models.GatedPixelCNN, dict(input_kernel_size=7.0), TypeError, "input_kernel_size must be an int, got float"),
         (models.PixelCNN, dict(kernel_size="3"), TypeError, "kernel_size must be an int, got str '3'"),
@@ -256,12 +257,12 @@ def test_hides_current_pixel_says_whether_one_pass_gives_every_channel_of_a_pixe
         "gated rgb": models.GatedPixelCNN(3, 4, hidden=6, n_layers=1),
         "gated rgb, channels independent": models.GatedPixelCNN(3, 4, hidden=6, n_layers=1, color_groups=1),
         "pixelcnn++ rgb": models.PixelCNNPlusPlus(3, 4, hidden=4, n_mix=2),
-        "made grey": models.MADE(1, 4, image_size=(4, 4), hidden=[64]),
-        "made rgb": models.MADE(3, 4, image_size=(4, 4), hidden=[64]),
+        "made grey": models.MADE(1, 4, image_size=(4, 4), hidden=64),
+        "made rgb": models.MADE(3, 4, image_size=(4, 4), hidden=64),
         "independent rgb": models.IndependentPixels(3, 4, image_size=(4, 4)),
-        "transformer grey": models.PixelTransformer(1, 4, d_model=8, n_heads=2, n_layers=1),
-        "transformer rgb": models.PixelTransformer(3, 4, d_model=8, n_heads=2, n_layers=1),
-        "transformer rgb, coupled mixture": models.PixelTransformer(3, 4, d_model=8, n_heads=2, n_layers=1, likelihood=mixture),
+        "transformer grey": models.PixelTransformer(1, 4, hidden=8, n_heads=2, n_layers=1),
+        "transformer rgb": models.PixelTransformer(3, 4, hidden=8, n_heads=2, n_layers=1),
+        "transformer rgb, coupled mixture": models.PixelTransformer(3, 4, hidden=8, n_heads=2, n_layers=1, likelihood=mixture),
     }
     expected = {name: "rgb" not in name or "independent" in name or "coupled" in name or "++" in name for name in built}
     x = torch.randint(4, (2, 3, 4, 4), generator=torch.Generator().manual_seed(0)).float() / 3

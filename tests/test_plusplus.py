@@ -99,7 +99,7 @@ def test_bad_layer_arguments() -> None:
 
 
 def plusplus(seed: int = 0, **overrides: Any) -> models.PixelCNNPlusPlus:
-    kwargs: dict[str, Any] = dict(in_channels=1, levels=4, hidden=8, n_resnet=2, likelihood=DiscretizedLogisticMixture(2, 4))
+    kwargs: dict[str, Any] = dict(in_channels=1, levels=4, hidden=8, n_layers=2, likelihood=DiscretizedLogisticMixture(2, 4))
     kwargs.update(overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -141,8 +141,8 @@ def test_plusplus_with_dropout_is_causal_in_training_mode() -> None:
 
 
 def test_one_block_per_stage_misses_the_far_corner() -> None:
-    """With n_resnet=1 an 8x8 image is not yet fully covered: pixel (1, 0) misses (0, 7)."""
-    model = plusplus(n_resnet=1)
+    """With n_layers=1 an 8x8 image is not yet fully covered: pixel (1, 0) misses (0, 7)."""
+    model = plusplus(n_layers=1)
     x = rf.model_inputs(model, 4, (8, 8), torch.Generator().manual_seed(0))
     dep = rf.log_prob_dependencies(model, x, (0, 1, 0))[0]
     assert dep[0, 7] == 0 and dep[0, :7].ne(0).all()
@@ -153,8 +153,8 @@ def test_bad_plusplus_settings() -> None:
         plusplus()(torch.zeros(1, 1, 6, 8))
     with pytest.raises(ValueError, match="dropout must be in"):
         models.PixelCNNPlusPlus(dropout=1.0)
-    with pytest.raises(ValueError, match="n_resnet must be >= 1"):
-        models.PixelCNNPlusPlus(n_resnet=0)
+    with pytest.raises(ValueError, match="n_layers must be >= 1"):
+        models.PixelCNNPlusPlus(n_layers=0)
     with pytest.raises(ValueError, match="n_mix must be >= 1"):
         models.PixelCNNPlusPlus(n_mix=0)
     with pytest.raises(ValueError, match="likelihood has 4 levels but the model has levels=256"):
@@ -162,7 +162,7 @@ def test_bad_plusplus_settings() -> None:
 
 
 def test_config_rebuilds_and_samples_are_on_the_grid() -> None:
-    model = plusplus(in_channels=3, n_classes=10, n_resnet=1)
+    model = plusplus(in_channels=3, n_classes=10, n_layers=1)
     rebuilt = models.from_config("pixelcnn++", model.config())
     rebuilt.load_state_dict(model.state_dict())
     x = rf.model_inputs(model, 2, (4, 4), torch.Generator().manual_seed(0))
@@ -182,7 +182,7 @@ def test_cli_trains_pixelcnn_plus_plus_with_the_mixture_by_default(tmp_path) -> 
     assert code == 0
     state = train.load_checkpoint(path)
     assert state["name"] == "pixelcnn++" and state["config"]["likelihood"]["name"] == "logistic_mixture"
-    assert state["config"]["n_resnet"] == 1 and state["config"]["in_channels"] == 3
+    assert state["config"]["n_layers"] == 1 and state["config"]["in_channels"] == 3
     assert cli.main(["train", "--model", "gated", "--dropout", "0.5", "--out", str(tmp_path / "g.pt")]) == 2
 
 

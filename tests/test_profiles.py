@@ -54,7 +54,7 @@ def test_smoke_shrinks_every_budget_and_keeps_the_model_sizes(monkeypatch: pytes
     monkeypatch.setenv(profiles.SMOKE_ENV_VAR, "1")
     full, smoke = profiles.PROFILES["gpu"], profiles.get_profile("gpu")
     assert smoke.smoke and not full.smoke
-    for name in ("hidden", "n_layers", "gated_hidden", "gated_layers", "pp_hidden", "pp_resnet", "made_hidden",
+    for name in ("hidden", "n_layers", "gated_hidden", "gated_layers", "pp_hidden", "pp_layers", "made_hidden",
                  "transformer_layers", "color_levels", "dataset", "color_dataset"):
         assert getattr(smoke, name) == getattr(full, name), name
     assert smoke.epochs == smoke.color_epochs == smoke.made_epochs == 1

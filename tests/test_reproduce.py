@@ -68,25 +68,25 @@ def test_the_models_are_the_documented_shapes():
     uva = reproduce.build_model(reproduce.RECIPES["uva-gated-mnist256"]).config()
     assert (uva["hidden"], uva["n_layers"], uva["dilations"], uva["skips"], uva["input_kernel_size"]) == (64, 7, [1, 2, 1, 4, 1, 2, 1], False, 3)
     pp = reproduce.build_model(reproduce.RECIPES["pixelcnn++-cifar10"]).config()
-    assert (pp["hidden"], pp["n_resnet"], pp["n_mix"], pp["dropout"], pp["levels"]) == (160, 5, 10, 0.5, 256)
+    assert (pp["hidden"], pp["n_layers"], pp["n_mix"], pp["dropout"], pp["levels"]) == (160, 5, 10, 0.5, 256)
     for name in ("pixelcnn-binarized-mnist", "gated-binarized-mnist"):
         assert reproduce.build_model(reproduce.RECIPES[name]).levels == 2
 
 
 def test_stochastic_binarisation_is_seeded_and_keeps_the_grey_mean():
     grey = data.load_dataset(data.EMBEDDED, "train", 256)
-    first, again = reproduce.binarised(grey, seed=0), reproduce.binarised(grey, seed=0)
+    first, again = reproduce.binarized(grey, seed=0), reproduce.binarized(grey, seed=0)
     assert torch.equal(first.images, again.images) and first.levels == 2 and first.name == "mnist-embedded-bernoulli-seed0"
     assert set(first.images.unique().tolist()) == {0.0, 1.0}
-    assert not torch.equal(first.images, reproduce.binarised(grey, seed=1).images)
+    assert not torch.equal(first.images, reproduce.binarized(grey, seed=1).images)
     assert abs(first.images.mean().item() - grey.images.mean().item()) < 2e-3  # E[Bernoulli(x)] = x
     # Thresholding keeps about the same mean but other images: 2-3% of all pixels differ, each a coin
     # flip the model must pay for, so threshold scores are lower and not comparable.
-    assert (first.images != data.binarise(grey.images)).float().mean() > 0.02
+    assert (first.images != data.binarize(grey.images)).float().mean() > 0.02
     grey_pixels = (grey.images > 0.2) & (grey.images < 0.8)
     assert 0.3 < first.images[grey_pixels].mean().item() < 0.7  # grey pixels come out either way
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        reproduce.stochastic_binarise(torch.full((1, 1, 2, 2), 2.0))
+        data.stochastic_binarize(torch.full((1, 1, 2, 2), 2.0))
 
 
 def test_load_data_binarises_train_and_test_with_their_own_seeds(small_data, tmp_path):

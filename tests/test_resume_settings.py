@@ -1,6 +1,7 @@
 """A resumed fit must be the same run: other step settings are refused by name, and a finished run says
 so instead of returning as if it had trained (issue 28: a re-run cell with another learning rate
-returned in 1.7 s having trained nothing)."""
+returned in 1.7 s having trained nothing); another training set of the same name and size is refused
+by a hash of its content, files from before that hash keep resuming."""
 
 from __future__ import annotations
 
@@ -58,9 +59,29 @@ def test_the_same_settings_still_resume_and_train_longer(digits, tiny, tmp_path:
     assert len(longer.test_bpd) == 2
 
 
+def test_another_training_set_of_the_same_name_and_size_is_refused(digits, tiny, tmp_path: Path) -> None:
+    """The defect: the signature compared only the name and the number of images."""
+    path = tmp_path / "run.pt"
+    train.fit(tiny(), digits, digits, checkpoint=path, **BASE)
+    flipped = data.ImageDataset(1.0 - digits.images, digits.labels, digits.levels, digits.name)  # same name, same length
+    relabelled = data.ImageDataset(digits.images, (digits.labels + 1) % 10, digits.levels, digits.name)
+    for other in (flipped, relabelled):
+        with pytest.raises(ValueError, match="was trained with training data whose images and labels hash to '[0-9a-f]{16}', "
+                                             "this run uses '[0-9a-f]{16}'"):
+            train.fit(tiny(), other, digits, checkpoint=path, **{**BASE, "epochs": 2})
+    same = data.ImageDataset(digits.images.clone(), digits.labels.clone(), digits.levels, digits.name)
+    assert train.data_hash(same) == train.data_hash(digits) != train.data_hash(flipped)
+    assert len(train.fit(tiny(), same, digits, checkpoint=path, **{**BASE, "epochs": 2}).test_bpd) == 2
+    older = torch.load(path, weights_only=True)  # a file from before the hash was recorded cannot tell: it resumes
+    del older["training"]["signature"]["data_hash"]
+    torch.save(older, path)
+    assert len(train.fit(tiny(), flipped, digits, checkpoint=path, **{**BASE, "epochs": 3}).test_bpd) == 3
+
+
 def test_a_file_from_before_the_settings_were_recorded_resumes_on_the_old_checks() -> None:
     stored = {"batch_size": 8, "seed": 0, "dataset": "d", "n_train": 16}
-    current = {**stored, "lr": 5e-3, "clip_grad": 1.0, "schedule": "constant", "warmup": 0.0, "ema": None, "mixed_precision": False}
+    current = {**stored, "lr": 5e-3, "clip_grad": 1.0, "schedule": "constant", "warmup": 0.0, "ema": None, "mixed_precision": False,
+               "data_hash": "0123456789abcdef"}
     train.check_signature(stored, current, "old.pt", batch=0)  # no error: the old file cannot say its lr
     with pytest.raises(ValueError, match="batch size"):
         train.check_signature(stored, {**current, "batch_size": 16}, "old.pt", batch=0)

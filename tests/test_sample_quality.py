@@ -17,7 +17,7 @@ def classifier() -> sample_quality.DigitClassifier:
 @pytest.mark.parametrize("kind", ["grey", "binarised", "coloured"])
 def test_the_shipped_classifier_recognises_held_out_digits(classifier, kind: str) -> None:
     held_out = data.load_dataset(data.COLORED if kind == "coloured" else data.EMBEDDED, "test", 256)
-    images = data.binarise(held_out.images) if kind == "binarised" else held_out.images
+    images = data.binarize(held_out.images) if kind == "binarised" else held_out.images
     quality = sample_quality.judge(classifier, images, held_out.labels)
     assert quality.asked_fraction > 0.9 and quality.n == 500
     assert min(quality.per_class) > 0.75

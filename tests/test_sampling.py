@@ -64,18 +64,18 @@ def randomised(model: nn.Module, seed: int = 0, scale: float = 0.6) -> nn.Module
 
 
 TINY_MODELS: dict[str, tuple[type, dict[str, Any], tuple[int, int]]] = {
-    "made-2x2-binary": (models.MADE, dict(in_channels=1, levels=2, image_size=(2, 2), hidden=[8]), (2, 2)),
+    "made-2x2-binary": (models.MADE, dict(in_channels=1, levels=2, image_size=(2, 2), hidden=8), (2, 2)),
     "pixelcnn-2x2-binary": (models.PixelCNN, dict(in_channels=1, levels=2, hidden=8, n_layers=1,
                                                   kernel_size=3, input_kernel_size=3), (2, 2)),
     "gated-2x2-binary": (models.GatedPixelCNN, dict(in_channels=1, levels=2, hidden=4, n_layers=1, skip_channels=4,
                                                     kernel_size=3, input_kernel_size=3), (2, 2)),
-    "made-rgb-1x2-levels3": (models.MADE, dict(in_channels=2, levels=3, image_size=(1, 2), hidden=[8]), (1, 2)),
-    "transformer-2x2-binary": (models.PixelTransformer, dict(in_channels=1, levels=2, d_model=8, n_layers=1, n_heads=2,
-                                                             max_size=(2, 2)), (2, 2)),
-    "transformer-rgb-1x2-levels3": (models.PixelTransformer, dict(in_channels=2, levels=3, d_model=8, n_layers=1, n_heads=2,
-                                                                  max_size=(1, 2)), (1, 2)),
-    "transformer-coupled-1x2-levels3": (models.PixelTransformer, dict(in_channels=2, levels=3, d_model=8, n_layers=1, n_heads=2,
-                                                                      max_size=(1, 2), likelihood=DiscretizedLogisticMixture(2, 3)), (1, 2)),
+    "made-rgb-1x2-levels3": (models.MADE, dict(in_channels=2, levels=3, image_size=(1, 2), hidden=8), (1, 2)),
+    "transformer-2x2-binary": (models.PixelTransformer, dict(in_channels=1, levels=2, hidden=8, n_layers=1, n_heads=2,
+                                                             image_size=(2, 2)), (2, 2)),
+    "transformer-rgb-1x2-levels3": (models.PixelTransformer, dict(in_channels=2, levels=3, hidden=8, n_layers=1, n_heads=2,
+                                                                  image_size=(1, 2)), (1, 2)),
+    "transformer-coupled-1x2-levels3": (models.PixelTransformer, dict(in_channels=2, levels=3, hidden=8, n_layers=1, n_heads=2,
+                                                                      image_size=(1, 2), likelihood=DiscretizedLogisticMixture(2, 3)), (1, 2)),
 }
 
 
@@ -190,7 +190,7 @@ def test_training_mode_is_restored_when_stopped_early(make_pixelcnn) -> None:
     model = make_pixelcnn().train()
     steps = sampling.sample_steps(model, 1, (3, 3), generator=torch.Generator().manual_seed(0))
     next(steps)
-    assert not model.training
+    assert model.training  # between steps the caller's mode (test_sampling_steps.py)
     steps.close()
     assert model.training
 
@@ -244,7 +244,7 @@ def test_the_cached_loop_never_waits_for_the_device(monkeypatch: pytest.MonkeyPa
     """The checks run once when the loop is set up; drawing sub-pixels reads no tensor back to the host
     (no ``.item()``, no ``if tensor``), so on a GPU the loop never stalls on a synchronisation."""
     model = models.GatedPixelCNN(3, 4, hidden=6, n_layers=1, input_kernel_size=3, n_classes=2)
-    transformer = models.PixelTransformer(3, 4, d_model=8, n_heads=2, n_layers=1, max_size=4, n_classes=2)
+    transformer = models.PixelTransformer(3, 4, hidden=8, n_heads=2, n_layers=1, image_size=4, n_classes=2)
     for lik_model in (model, models.PixelCNNPlusPlus(3, 4, hidden=4, n_mix=2, n_classes=2), transformer):
         steps = sampling.sample_steps(lik_model, 2, (4, 4), y=torch.tensor([0, 1]), generator=torch.Generator().manual_seed(0))
 

@@ -37,7 +37,7 @@ def test_sampling_seconds_times_both_loops_and_leaves_no_cache_open() -> None:
 def test_step_seconds_times_a_training_pass_and_leaves_no_gradient() -> None:
     from pixelcnn_edu import models
 
-    model = models.PixelTransformer(1, 2, d_model=8, n_layers=1, n_heads=2, max_size=(4, 4)).eval()
+    model = models.PixelTransformer(1, 2, hidden=8, n_layers=1, n_heads=2, image_size=(4, 4)).eval()
     calls = []
     model.register_forward_hook(lambda module, args, out: calls.append(module.training))
     seconds = timing.step_seconds(model, torch.randint(2, (3, 1, 4, 4)).float(), repeats=2)

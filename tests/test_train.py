@@ -103,7 +103,7 @@ def test_checkpoint_round_trip(make_pixelcnn, make_images, tmp_path: Path) -> No
     "other",
     [
         lambda: models.PixelCNN(in_channels=1, levels=2, hidden=16, n_layers=2, kernel_size=3, input_kernel_size=3),
-        lambda: models.MADE(in_channels=1, levels=2, image_size=(8, 8), hidden=[8]),
+        lambda: models.MADE(in_channels=1, levels=2, image_size=(8, 8), hidden=8),
     ],
     ids=["other-config", "other-class"],
 )
@@ -138,7 +138,8 @@ def test_interrupted_save_keeps_the_previous_checkpoint(
     before = path.read_bytes()
 
     def save_half_then_fail(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
-        Path(f).write_bytes(before[: len(before) // 3])  # a partial write, then the crash
+        part = before[: len(before) // 3]  # a partial write, then the crash
+        f.write(part) if hasattr(f, "write") else Path(f).write_bytes(part)
         raise error
 
     monkeypatch.setattr(checkpoints.torch, "save", save_half_then_fail)
@@ -253,3 +254,46 @@ def test_export_checkpoint_refuses_a_run_stopped_mid_epoch(tmp_path) -> None:
     train.save_checkpoint(tmp_path / "run.pt", model, training={"batch": 3})
     with pytest.raises(ValueError, match="middle of an epoch"):
         train.export_checkpoint(tmp_path / "run.pt", tmp_path / "out.pt")
+
+
+def test_a_diverging_run_stops_naming_the_batch_and_what_to_try(make_pixelcnn, digit_crops, tmp_path: Path) -> None:
+    """The defect: lr 1e4 trained on (to 1e29 bits/dim here, NaN weights on larger runs) and saved
+    what it had; a NaN loss was stepped on and its NaN weights saved over the last good checkpoint."""
+    with pytest.raises(ValueError, match=r"training diverged in epoch 1, batch \d+: its (loss|gradient norm) is (nan|inf)") as info:
+        train.fit(make_pixelcnn(), digit_crops, epochs=3, batch_size=32, lr=1e4, progress=False, checkpoint=tmp_path / "a.pt")
+    assert isinstance(info.value, train.TrainingDiverged) and "Try a lower lr (this run: 10000) or a smaller clip_grad" in str(info.value)
+    assert "\n" not in str(info.value)
+
+    model, path, calls = make_pixelcnn(), tmp_path / "b.pt", [0]
+    original = model.log_prob
+
+    def nan_at_batch_4(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        calls[0] += 1
+        return original(x, y) * (float("nan") if calls[0] == 4 else 1.0)
+
+    model.log_prob = nan_at_batch_4
+    with pytest.raises(ValueError) as info:
+        train.fit(model, digit_crops, epochs=1, checkpoint=path, checkpoint_every_batches=1, clip_grad=None, **FIT)
+    message = str(info.value)
+    assert message.startswith("training diverged in epoch 1, batch 4: its loss is nan, so its step was not taken. Try a lower lr")
+    assert "gradient clipping (clip_grad=1.0, --clip-grad 1)" in message and message.endswith(f"{path} holds the run after epoch 0, batch 3")
+    state = train.load_checkpoint(path)
+    assert state["step"] == 3 and all(torch.isfinite(w).all() for w in state["model"].values())
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the step on the NaN batch was not taken
+
+
+def test_an_unwritable_checkpoint_or_an_empty_test_set_is_refused_before_training(make_pixelcnn, digit_crops, tmp_path: Path) -> None:
+    """The defect: both came out after a whole epoch of training (a FileExistsError from mkdir, or
+    evaluate's "no images to evaluate")."""
+    model, calls = make_pixelcnn(), [0]
+    original = model.log_prob
+    model.log_prob = lambda x, y=None: (calls.__setitem__(0, calls[0] + 1), original(x, y))[1]
+    (tmp_path / "file").write_text("not a folder")
+    empty = data.ImageDataset(digit_crops.images[:0], digit_crops.labels[:0], 2, "empty")
+    with pytest.raises(NotADirectoryError, match=f"the checkpoint {tmp_path / 'file' / 'sub' / 'run.pt'} cannot be written: {tmp_path / 'file'} is not a folder"):
+        train.fit(model, digit_crops, epochs=1, checkpoint=tmp_path / "file" / "sub" / "run.pt", **FIT)
+    with pytest.raises(IsADirectoryError, match="is a folder; give a checkpoint file name"):
+        train.fit(model, digit_crops, epochs=1, checkpoint=tmp_path, **FIT)
+    with pytest.raises(ValueError, match="test set 'empty' has no images to evaluate; give test=None to train without one"):
+        train.fit(model, digit_crops, empty, epochs=1, **FIT)
+    assert calls[0] == 0  # not one batch was trained

@@ -17,7 +17,7 @@ from pixelcnn_edu import checkpoints, likelihoods, models, receptive_field, samp
 from pixelcnn_edu.models.transformer import CausalSelfAttention
 from test_fast_sampling import TOLERANCE, build
 
-SMALL = dict(d_model=16, n_layers=2, n_heads=2, max_size=(6, 6))
+SMALL = dict(hidden=16, n_layers=2, n_heads=2, image_size=(6, 6))
 
 
 def mixture(coupled: bool) -> likelihoods.DiscretizedLogisticMixture:
@@ -153,31 +153,31 @@ def test_cached_sampling_of_a_loaded_checkpoint_matches_the_naive_loop(tmp_path,
 def test_smaller_images_than_the_position_tables_work_and_larger_ones_are_refused(make_model, make_images) -> None:
     model = make_model(models.PixelTransformer, **SMALL, **CONFIGS["grey"])
     assert model.log_prob(make_images(size=(2, 6))).shape == (2, 1, 2, 6)
-    message = r"position tables cover images up to \(6, 6\), got \(7, 5\); build it with max_size=\(7, 6\) or larger"
+    message = r"position tables cover images up to \(6, 6\), got \(7, 5\); build it with image_size=\(7, 6\) or larger"
     with pytest.raises(ValueError, match=message):
         model(make_images(size=(7, 5)))
     with pytest.raises(ValueError, match=message):
         sampling.sample(model, 1, (7, 5))
-    assert models.PixelTransformer(1, 2, d_model=8, n_heads=2, max_size=5).max_size == (5, 5)
+    assert models.PixelTransformer(1, 2, hidden=8, n_heads=2, image_size=5).image_size == (5, 5)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "pattern"),
     [
-        (dict(d_model=30, n_heads=4), ValueError,
-         r"d_model must be divisible by n_heads \(each head gets d_model / n_heads features\), got d_model=30 and n_heads=4"),
+        (dict(hidden=30, n_heads=4), ValueError,
+         r"hidden must be divisible by n_heads \(each head gets hidden / n_heads features\), got hidden=30 and n_heads=4"),
         (dict(n_layers=0), ValueError, "n_layers must be >= 1, got 0"),
         (dict(n_layers=2.0), TypeError, "n_layers must be an int, got float"),
-        (dict(d_model=0), ValueError, "d_model must be >= 1, got 0"),
+        (dict(hidden=0), ValueError, "hidden must be >= 1, got 0"),
         (dict(n_heads=0), ValueError, "n_heads must be >= 1, got 0"),
         (dict(dropout=1.0), ValueError, r"dropout must be in \[0, 1\), got 1.0"),
         (dict(dropout="0.1"), TypeError, "dropout must be a number in"),
-        (dict(max_size=(28, 0)), ValueError, "max_size must be >= 1, got 0"),
-        (dict(max_size=(28, 28, 3)), ValueError, r"max_size must be an int or a pair \(H, W\)"),
+        (dict(image_size=(28, 0)), ValueError, "image_size must be >= 1, got 0"),
+        (dict(image_size=(28, 28, 3)), ValueError, r"image_size must be an int or a pair \(H, W\)"),
         (dict(levels=2, likelihood=likelihoods.Categorical(4)), ValueError, "likelihood has 4 levels but the model has levels=2"),
         (dict(n_classes=0), ValueError, "n_classes must be >= 1, got 0"),
     ],
 )
 def test_bad_constructor_arguments(kwargs: dict, error: type[Exception], pattern: str) -> None:
     with pytest.raises(error, match=pattern):
-        models.PixelTransformer(**{"d_model": 16, "n_heads": 2, **kwargs})
+        models.PixelTransformer(**{"hidden": 16, "n_heads": 2, **kwargs})

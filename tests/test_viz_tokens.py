@@ -33,7 +33,7 @@ def test_token_masks_bad_input(matrices: dict, match: str) -> None:
 
 def test_attention_field_beside_the_autograd_field() -> None:
     torch.manual_seed(0)
-    model = models.PixelTransformer(1, 2, d_model=8, n_layers=1, n_heads=2, max_size=(4, 5)).eval()
+    model = models.PixelTransformer(1, 2, hidden=8, n_layers=1, n_heads=2, image_size=(4, 5)).eval()
     x = torch.zeros(1, 1, 4, 5)
     weights = receptive_field.attention_field(model, x, (2, 1))
     field = receptive_field.model_receptive_field(model, (4, 5), (2, 1))

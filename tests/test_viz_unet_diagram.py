@@ -16,7 +16,7 @@ def boxes(fig: Figure) -> dict[str, str]:
 
 
 def test_every_box_is_drawn_with_the_models_numbers() -> None:
-    model = models.PixelCNNPlusPlus(in_channels=3, levels=256, hidden=24, n_resnet=2, n_mix=5)
+    model = models.PixelCNNPlusPlus(in_channels=3, levels=256, hidden=24, n_layers=2, n_mix=5)
     found = boxes(viz.plot_unet(model, image_size=(32, 32)))
     assert set(found) == set(UNET_BOX_IDS)
     assert "32×32" in found["down_0"] and "16×16" in found["down_1"] and "8×8" in found["down_2"]
@@ -30,7 +30,7 @@ def test_every_box_is_drawn_with_the_models_numbers() -> None:
 
 def test_skip_counts_are_what_params_pops() -> None:
     """Each up stage reads one down-pass output per block; together they use every output of the down pass."""
-    model = models.PixelCNNPlusPlus(in_channels=1, levels=256, hidden=8, n_resnet=2)
+    model = models.PixelCNNPlusPlus(in_channels=1, levels=256, hidden=8, n_layers=2)
     found = boxes(viz.plot_unet(model))
     for stage, blocks in enumerate(model.up_u):
         assert found[f"skip_{stage}"].startswith(f"{len(blocks)} u and {len(blocks)} ul")

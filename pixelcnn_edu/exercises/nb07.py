@@ -41,38 +41,38 @@ def check_causal_pairs(fn: Callable[[int, int, int], Any] | None) -> bool:
     return _verdict(True, "L(L-1)/2 pairs: every earlier token, so the work of attention grows with L squared.")
 
 
-def check_crossover_length(answer: Any, d_model: int = 64) -> bool:
+def check_crossover_length(answer: Any, hidden: int = 64) -> bool:
     """Exercise 07.2: the sequence length L at which one layer's attention term, 2 L^2 d multiply-adds
     (q k^T and the weighted sum of the values), equals the per-token work 12 L d^2 (the q, k, v and
     output projections, 4 d^2, and the MLP d -> 4d -> d, 8 d^2, for each of the L tokens): L = 6 d."""
-    if isinstance(d_model, bool) or not isinstance(d_model, int) or d_model < 1:
-        raise ValueError(f"d_model must be an int >= 1, got {d_model!r}")
-    expected = 6 * d_model
-    value = _number(answer, f"the length L where 2*L*L*d = 12*L*d*d, for d = {d_model}: a whole number.")
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+        raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
+    expected = 6 * hidden
+    value = _number(answer, f"the length L where 2*L*L*d = 12*L*d*d, for d = {hidden}: a whole number.")
     if value is None:
         return False
     if value == expected:
         return _verdict(True, f"L = 6d = {expected}: beyond it the attention term grows fastest; MNIST's 784 and "
                               f"CIFAR-10's 3,072 tokens are well past it for small d.")
-    if value == 12 * d_model:
+    if value == 12 * hidden:
         return _verdict(False, "attention has two L^2 products, q k^T and (weights) v, each L^2 d multiply-adds.")
-    if value == 3 * d_model:
+    if value == 3 * hidden:
         return _verdict(False, "count the MLP too: d -> 4d -> d is 8 d^2 per token, plus 4 d^2 for the projections.")
-    if value == 2 * d_model:
+    if value == 2 * hidden:
         return _verdict(False, "the per-token work includes the MLP (8 d^2), not only the projections (4 d^2).")
-    if value == d_model * d_model:
+    if value == hidden * hidden:
         return _verdict(False, "solve 2 L^2 d = 12 L d^2 for L: divide both sides by 2 L d.")
-    return _verdict(False, f"got {value:g}; set 2 L^2 d equal to 12 L d^2 with d = {d_model} and solve for L.")
+    return _verdict(False, f"got {value:g}; set 2 L^2 d equal to 12 L d^2 with d = {hidden} and solve for L.")
 
 
 def check_kv_cache_floats(fn: Callable[[int, int, int], Any] | None) -> bool:
-    """Exercise 07.3: ``fn(n_layers, length, d_model)`` = the numbers the key/value cache holds for
+    """Exercise 07.3: ``fn(n_layers, length, hidden)`` = the numbers the key/value cache holds for
     one image: every layer keeps a key and a value of d numbers (all heads together) per token,
     2 n_layers L d."""
     if fn is None:
-        return _unanswered("write kv_cache_floats(n_layers, length, d_model): the numbers the cache keeps for one image.")
+        return _unanswered("write kv_cache_floats(n_layers, length, hidden): the numbers the cache keeps for one image.")
     if not callable(fn):
-        return _verdict(False, f"expected a function kv_cache_floats(n_layers, length, d_model), got {_describe(fn)}.")
+        return _verdict(False, f"expected a function kv_cache_floats(n_layers, length, hidden), got {_describe(fn)}.")
     for n_layers, length, d in ((3, 10, 8), (2, 784, 24), (4, 3072, 64), (1, 49, 16)):
         expected = 2 * n_layers * length * d
         got = _student_tensor(fn, (n_layers, length, d), f"kv_cache_floats({n_layers}, {length}, {d})")

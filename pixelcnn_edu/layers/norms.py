@@ -60,6 +60,8 @@ def make_norm(
     "batch": BatchNorm2d, as in the PyTorch tutorial the course started from. In training mode its
     batch statistics mix all positions, so outputs depend (weakly) on future pixels; in eval mode it is causal.
     """
+    if not isinstance(norm, str):
+        raise TypeError(f"norm must be 'none', 'batch' or 'layer', got {type(norm).__name__} {norm!r}")
     if norm == "none":
         return nn.Identity()
     if norm == "layer":

@@ -21,7 +21,8 @@ models.PixelCNN(...)``), together with the registry that names them:
 * ``plusplus``: ``PixelCNNPlusPlus``, shifted streams and a logistic mixture;
 * ``made``: ``MADE``, a masked MLP, and the ``IndependentPixels`` baseline;
 * ``transformer``: ``PixelTransformer``, causal self-attention over the raster sequence;
-* here: ``MODELS`` (name -> class), ``model_name`` and ``from_config``, which rebuild a model from a checkpoint.
+* here: ``MODELS`` (name -> class), ``model_name`` and ``from_config``, which rebuild a model from a checkpoint
+  (``upgrade_config`` reads a config written before the arguments got one meaning each).
 """
 
 from __future__ import annotations
@@ -58,8 +59,25 @@ def model_name(model: AutoregressiveModel) -> str:
     raise ValueError(f"{type(model).__name__} is not a registered model; known: {sorted(MODELS)}")
 
 
+RENAMED = {"pixelcnn++": {"n_resnet": "n_layers"}, "transformer": {"d_model": "hidden", "max_size": "image_size"}}
+"""Arguments renamed in version 0.3 so that each name means one thing in every model: {model: {old: new}}."""
+
+
+def upgrade_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A config written before version 0.3 in today's names (others unchanged): PixelCNN++'s ``n_resnet``
+    is ``n_layers``, the transformer's ``d_model`` and ``max_size`` are ``hidden`` and ``image_size``,
+    and MADE's list of equal widths ``hidden=[w, ..., w]`` is ``hidden=w, n_layers=len(list)``."""
+    config = {RENAMED.get(name, {}).get(key, key): value for key, value in config.items()}
+    widths = config.get("hidden")
+    if name == "made" and isinstance(widths, (list, tuple)):
+        if not widths or len(set(widths)) != 1:
+            raise ValueError(f"MADE's hidden layers now share one width (hidden=w, n_layers=n); this config has widths {list(widths)}")
+        config["hidden"], config["n_layers"] = widths[0], len(widths)
+    return config
+
+
 def from_config(name: str, config: dict[str, Any]) -> AutoregressiveModel:
-    """Rebuild a model from its registry name and ``config()``."""
+    """Rebuild a model from its registry name and ``config()`` (a config from before version 0.3 too)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
-    return MODELS[name](**config)
+    return MODELS[name](**upgrade_config(name, config))

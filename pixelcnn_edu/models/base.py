@@ -3,13 +3,14 @@ checks of the constructor arguments that several models take."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from .. import likelihoods
-from ..checks import check_follows_model, check_images, check_labels, check_levels, check_positive_int
+from ..checks import check_follows_model, check_images, check_int, check_labels, check_levels, check_positive_int
 from ..likelihoods import Likelihood
 from ..masks import check_color_convention, check_kernel_size
 
@@ -42,6 +43,14 @@ def _dropout(dropout: float) -> float:
     return float(dropout)
 
 
+def _class_maps(class_maps: int, n_classes: int | None) -> int:
+    """``class_maps``: an int >= 0, and 0 unless the model is class-conditional (the maps belong to the labels)."""
+    check_int("class_maps", class_maps, 0)
+    if class_maps and n_classes is None:
+        raise ValueError(f"class_maps={class_maps} needs class labels: set n_classes")
+    return class_maps
+
+
 def _input_kernel_size(kernel_size: int) -> int:
     """The first layer's kernel: odd, and >= 3 because a 1x1 mask-A first layer sees no pixel."""
     check_kernel_size(kernel_size, "input_kernel_size")
@@ -57,6 +66,8 @@ def _color_groups(in_channels: int, color_groups: int | None, convention: str, l
     every parameter of a pixel must come from earlier pixels only: one colour group, whose mask A
     hides the whole current pixel.
     """
+    if color_groups is not None:
+        check_positive_int("color_groups", color_groups)
     if likelihood.couples_channels:
         if color_groups not in (None, 1):
             raise ValueError(
@@ -81,10 +92,16 @@ class AutoregressiveModel(nn.Module):
     ``n_classes`` is None for an unconditional model; a class-conditional model takes labels
     ``y`` (B,) in [0, n_classes) in ``forward``, ``log_prob`` and sampling.
 
-    ``can_cache`` promises that this class's ``params`` runs unchanged on a region of the image while
+    ``can_cache`` promises that this class's ``network`` runs unchanged on a region of the image while
     its layers hold caches (:mod:`incremental`), so ``sampling`` may compute one pixel at a time. Only
-    the class that defines ``params`` can promise it: a subclass with its own ``params`` samples with
+    the class that defines ``network`` can promise it: a subclass with its own ``network`` samples with
     the naive loop until it sets ``can_cache = True`` itself.
+
+    The same argument means the same thing in every model: ``hidden`` is the width of the network
+    (channels, units or features per token), ``n_layers`` the number of blocks it repeats after its
+    input layer, ``image_size`` the (H, W) a model is built for (the transformer: the largest it takes). ``config()`` reads every constructor
+    argument back from the attribute of the same name, so a model's config cannot drift from its
+    signature.
     """
 
     can_cache: bool = False
@@ -112,7 +129,6 @@ class AutoregressiveModel(nn.Module):
                 f"likelihood has {likelihood.levels} levels but the model has levels={levels}; pass the same number to both"
             )
         self.likelihood: Likelihood = likelihood
-        self._config: dict[str, Any] = {}
 
     @property
     def levels(self) -> int:
@@ -128,8 +144,23 @@ class AutoregressiveModel(nn.Module):
         return self.in_channels == 1
 
     def config(self) -> dict[str, Any]:
-        """The constructor arguments (plain Python values) that rebuild this model."""
-        return dict(self._config, likelihood=self.likelihood.config())
+        """The constructor arguments (plain Python values) that rebuild this model: each argument of
+        ``type(self).__init__`` read back from the attribute of the same name (tuples as lists)."""
+        config: dict[str, Any] = {}
+        for name in list(inspect.signature(type(self).__init__).parameters)[1:]:
+            if name == "likelihood":
+                config[name] = self.likelihood.config()
+            elif name == "levels":
+                config[name] = self.levels
+            elif hasattr(self, name):
+                value = getattr(self, name)
+                config[name] = list(value) if isinstance(value, tuple) else value
+            else:
+                raise AttributeError(
+                    f"{type(self).__name__}.config() reads each constructor argument back from the attribute of the "
+                    f"same name; set self.{name} in __init__"
+                )
+        return config
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Distribution parameters (B, P, H, W) for images ``x`` (B, C, H, W) in [0, 1]."""
@@ -142,7 +173,7 @@ class AutoregressiveModel(nn.Module):
         check_follows_model(x, self)
         check_labels(y, batch_size=x.shape[0], n_classes=self.n_classes)
         self.check_image_size(tuple(x.shape[2:]))
-        return self.params(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
+        return self.network(2.0 * x - 1.0, y)  # the network sees inputs centred on 0, in [-1, 1]
 
     def register_output_order(self, order: torch.Tensor) -> None:
         """Keep ``order``, the indices that gather a head's maps into the likelihood's layout (R's
@@ -160,9 +191,29 @@ class AutoregressiveModel(nn.Module):
     def check_image_size(self, size: tuple[int, int]) -> None:
         """Raise a ValueError if the model cannot take images of ``size`` (H, W); any size by default."""
 
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """The network proper: (B, C, H, W) in [-1, 1] -> distribution parameters (B, P, H, W)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no network(x, y)")
+
     def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        """The network proper: (B, C, H, W) in [-1, 1] -> parameters (B, P, H, W)."""
-        raise NotImplementedError
+        """The old name of :meth:`network`, kept working: calling it, and overriding it in a subclass."""
+        for cls in type(self).__mro__:  # the nearest network that is not a subclass's params under the new name
+            method = cls.__dict__.get("network")
+            if method is not None and not getattr(method, "is_old_params", False):
+                return method(self, x, y)
+        raise NotImplementedError(f"{type(self).__name__} defines no network(x, y)")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass written for the old name (it defines ``params``) gets it as its ``network``."""
+        super().__init_subclass__(**kwargs)
+        if "params" in cls.__dict__ and "network" not in cls.__dict__:
+            old = cls.__dict__["params"]
+
+            def network(self: AutoregressiveModel, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+                return old(self, x, y)
+
+            network.is_old_params = True  # type: ignore[attr-defined]
+            cls.network = network  # type: ignore[method-assign]
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x_(c,i,j) | earlier sub-pixels) in nats, shape (B, C, H, W).

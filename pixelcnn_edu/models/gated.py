@@ -10,7 +10,7 @@ from torch import nn
 from ..checks import check_positive_int
 from ..layers import GatedBlock, MaskedConv2d
 from ..masks import ColorConvention, color_permutation
-from .base import AutoregressiveModel, LikelihoodArg, _color_groups, _dilations, _input_kernel_size
+from .base import AutoregressiveModel, LikelihoodArg, _class_maps, _color_groups, _dilations, _input_kernel_size
 
 
 class GatedPixelCNN(AutoregressiveModel):
@@ -66,6 +66,7 @@ class GatedPixelCNN(AutoregressiveModel):
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
+        class_maps = _class_maps(class_maps, n_classes)
         _input_kernel_size(input_kernel_size)
         skip_channels = 2 * hidden if skip_channels is None else check_positive_int("skip_channels", skip_channels)
         if not isinstance(skips, bool):
@@ -74,11 +75,8 @@ class GatedPixelCNN(AutoregressiveModel):
         if min(hidden, skip_channels) < groups:
             raise ValueError(f"hidden and skip_channels must be >= {groups} (one map per colour group at least), got {hidden} and {skip_channels}")
         self.color_groups, self.color_convention = groups, color_convention
-        self._config = dict(
-            in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
-            input_kernel_size=input_kernel_size, dilations=dilations, skip_channels=skip_channels, skips=skips,
-            n_classes=n_classes, class_maps=class_maps, color_groups=groups, color_convention=color_convention,
-        )
+        self.hidden, self.n_layers, self.kernel_size, self.input_kernel_size = hidden, n_layers, kernel_size, input_kernel_size
+        self.dilations, self.skip_channels, self.skips, self.class_maps = dilations, skip_channels, skips, class_maps
         common = dict(skip_channels=skip_channels if skips else 0, n_classes=n_classes, class_maps=class_maps, color_groups=groups, color_convention=color_convention)
         self.layers = nn.ModuleList(
             [GatedBlock(in_channels, hidden, input_kernel_size, "A", residual=False, **common)]
@@ -101,7 +99,7 @@ class GatedPixelCNN(AutoregressiveModel):
 
     can_cache = True
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         v = h = x
         skips = 0.0
         for layer in self.layers:

@@ -7,9 +7,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..checks import check_image_size
+from ..checks import check_image_size, check_positive_int
 from ..layers import MaskedLinear
-from .base import AutoregressiveModel, LikelihoodArg, _positive_ints
+from .base import AutoregressiveModel, LikelihoodArg
 
 
 class MADE(AutoregressiveModel):
@@ -25,7 +25,8 @@ class MADE(AutoregressiveModel):
 
     Args:
         image_size: (H, W) of the images, or an int n for n x n (MADE is tied to one size).
-        hidden: widths of the hidden layers.
+        hidden: units in each hidden layer.
+        n_layers: hidden layers between the input and the output layer.
     """
 
     def __init__(
@@ -34,23 +35,23 @@ class MADE(AutoregressiveModel):
         levels: int = 2,
         *,
         image_size: int | Sequence[int] = (28, 28),
-        hidden: Sequence[int] = (512,),
+        hidden: int = 512,
+        n_layers: int = 1,
         likelihood: LikelihoodArg = None,
     ) -> None:
         super().__init__(in_channels, levels, likelihood=likelihood)
         if self.likelihood.couples_channels and in_channels > 1:
             raise ValueError(f"MADE gives every sub-pixel its own parameters; {self.likelihood!r} couples channels, use coupled=False")
         h, w = check_image_size(image_size)
-        hidden = _positive_ints("hidden", hidden)
+        self.hidden, self.n_layers = check_positive_int("hidden", hidden), check_positive_int("n_layers", n_layers)
         self.image_size = (h, w)
-        self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w], hidden=hidden)
         d = in_channels * h * w
         if d < 2:
             raise ValueError(f"MADE needs at least 2 sub-pixels, got C*H*W = {d}")
         self.per_dim = self.likelihood.param_channels(in_channels) // in_channels  # outputs per sub-pixel
         degrees = [torch.arange(1, d + 1)]  # input k has degree k
-        for width in hidden:
-            degrees.append(torch.arange(width) % (d - 1) + 1)  # 1..D-1, cycling
+        for _ in range(n_layers):
+            degrees.append(torch.arange(hidden) % (d - 1) + 1)  # 1..D-1, cycling
         layers: list[nn.Module] = []
         raster_in = in_channels  # the first layer reads the sub-pixels in raster order, C per pixel
         for d_in, d_out in zip(degrees[:-1], degrees[1:]):
@@ -68,9 +69,9 @@ class MADE(AutoregressiveModel):
         if tuple(size) != self.image_size:
             raise ValueError(f"MADE was built for images of size {self.image_size}, got {tuple(size)}")
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         b, c, h, w = x.shape  # the whole image, or while sampling with a cache the current region
-        flat = x.permute(0, 2, 3, 1).reshape(b, -1)  # raster order: rows, columns, channels
+        flat = x.permute(0, 2, 3, 1).reshape(b, h * w * c)  # raster order: rows, columns, channels (b may be 0)
         out = self.net(flat).view(b, h, w, c, self.per_dim)
         return out.permute(0, 3, 4, 1, 2).reshape(b, c * self.per_dim, h, w)
 
@@ -88,7 +89,6 @@ class IndependentPixels(AutoregressiveModel):
         super().__init__(in_channels, levels, likelihood=likelihood)
         h, w = check_image_size(image_size)
         self.image_size = (h, w)
-        self._config = dict(in_channels=in_channels, levels=levels, image_size=[h, w])
         self.logits = nn.Parameter(torch.zeros(self.likelihood.param_channels(in_channels), h, w))
 
     def check_image_size(self, size: tuple[int, int]) -> None:
@@ -98,7 +98,7 @@ class IndependentPixels(AutoregressiveModel):
     hides_current_pixel = True  # it reads no pixel at all
     can_cache = True  # nothing to remember: while sampling with a cache it hands out the region's logits
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.cache_state is not None:
             r0, r1, c0, c1 = self.cache_state.region_at(1)
             return self.logits[:, r0:r1, c0:c1].expand(x.shape[0], -1, -1, -1)

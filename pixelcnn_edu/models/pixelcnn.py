@@ -10,7 +10,7 @@ from torch import nn
 from ..checks import check_positive_int
 from ..layers import ClassBias, MaskedConv2d, NormType, ResidualBlock, make_norm
 from ..masks import ColorConvention, color_permutation
-from .base import AutoregressiveModel, LikelihoodArg, _color_groups, _dilations, _input_kernel_size
+from .base import AutoregressiveModel, LikelihoodArg, _class_maps, _color_groups, _dilations, _input_kernel_size
 
 
 class PixelCNN(AutoregressiveModel):
@@ -67,6 +67,7 @@ class PixelCNN(AutoregressiveModel):
         check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         dilations = _dilations(dilations, n_layers)
+        class_maps = _class_maps(class_maps, n_classes)
         make_norm(norm, 2)  # validates the name early
         _input_kernel_size(input_kernel_size)
         groups = _color_groups(in_channels, color_groups, color_convention, self.likelihood)
@@ -77,12 +78,8 @@ class PixelCNN(AutoregressiveModel):
                 f"{' with norm=layer' if norm == 'layer' else ''} (each group needs its own maps), got {hidden}"
             )
         self.color_groups, self.color_convention = groups, color_convention
-        self._config = dict(
-            in_channels=in_channels, levels=levels, hidden=hidden, n_layers=n_layers, kernel_size=kernel_size,
-            input_kernel_size=input_kernel_size, dilations=dilations, norm=norm, color_groups=groups,
-            color_convention=color_convention, n_classes=n_classes, residual=residual,
-            class_maps=class_maps,
-        )
+        self.hidden, self.n_layers, self.kernel_size, self.input_kernel_size = hidden, n_layers, kernel_size, input_kernel_size
+        self.dilations, self.norm, self.residual, self.class_maps = dilations, norm, residual, class_maps
         colour = dict(color_groups=groups, color_convention=color_convention)
         out_channels = self.likelihood.param_channels(in_channels)
         self.input_conv = MaskedConv2d(in_channels, hidden, input_kernel_size, "A", **colour)
@@ -110,7 +107,7 @@ class PixelCNN(AutoregressiveModel):
 
     can_cache = True
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         features = self.input_bias(self.input_conv(x), y)
         for block in self.blocks:
             features = block(features, y)

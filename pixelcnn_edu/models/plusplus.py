@@ -10,7 +10,7 @@ from .. import likelihoods
 from ..checks import check_levels, check_positive_int
 from ..incremental import CachedLayer
 from ..layers import GatedResNet, PointwiseConv2d, Shift, ShiftedConv2d, ShiftedConvTranspose2d
-from .base import AutoregressiveModel, LikelihoodArg, _dropout
+from .base import AutoregressiveModel, LikelihoodArg, _class_maps, _dropout
 
 
 class PixelCNNPlusPlus(AutoregressiveModel):
@@ -21,15 +21,16 @@ class PixelCNNPlusPlus(AutoregressiveModel):
     convolutions), ``ul`` everything above and to its left (down-right-shifted). Neither holds the
     pixel itself, so the parameters of a pixel come from earlier pixels only and the mixture's
     coupling supplies the order R -> G -> B inside it. The streams run through three resolutions:
-    ``n_resnet`` gated ResNet blocks at full size, a stride-2 down-sampling, ``n_resnet`` blocks at
-    half size, again at a quarter; then back up with transposed convolutions, ``n_resnet + 1`` blocks
+    ``n_layers`` gated ResNet blocks at full size, a stride-2 down-sampling, ``n_layers`` blocks at
+    half size, again at a quarter; then back up with transposed convolutions, ``n_layers + 1`` blocks
     per stage that also read the down pass's outputs at the same resolution (the long skip
     connections). Images need H and W divisible by 4.
 
     Args:
-        in_channels, levels: image channels and values per sub-pixel.
+        in_channels, levels: image channels (1 grey, 3 colour) and values per sub-pixel.
         hidden: feature maps of both streams (the paper: 160).
-        n_resnet: gated ResNet blocks per stage of the down pass (the paper: 5).
+        n_layers: gated ResNet blocks per stage of the down pass (the paper: 5); the up pass has
+            ``n_layers + 1`` per stage. The unit is a stage's blocks, as in the paper.
         n_mix: logistic components of the default likelihood ``DiscretizedLogisticMixture(n_mix, levels)``;
             None means 10. With a ``likelihood`` leave it out: a number that differs from the
             likelihood's own is an error (rather than a config that misdescribes the model), and
@@ -44,11 +45,11 @@ class PixelCNNPlusPlus(AutoregressiveModel):
 
     def __init__(
         self,
-        in_channels: int = 3,
+        in_channels: int = 1,
         levels: int = 256,
         *,
         hidden: int = 32,
-        n_resnet: int = 1,
+        n_layers: int = 1,
         n_mix: int | None = None,
         dropout: float = 0.0,
         n_classes: int | None = None,
@@ -67,12 +68,10 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             raise ValueError(f"n_mix={n_mix} conflicts with the likelihood's n_mix={mixture.n_mix}; give only the likelihood")
         n_mix = None if mixture is None else mixture.n_mix
         check_positive_int("hidden", hidden)
-        check_positive_int("n_resnet", n_resnet)
+        check_positive_int("n_layers", n_layers)
         dropout = _dropout(dropout)
-        self._config = dict(
-            in_channels=in_channels, levels=levels, hidden=hidden, n_resnet=n_resnet, n_mix=n_mix, dropout=dropout,
-            n_classes=n_classes, class_maps=class_maps,
-        )
+        class_maps = _class_maps(class_maps, n_classes)
+        self.hidden, self.n_layers, self.n_mix, self.dropout, self.class_maps = hidden, n_layers, n_mix, dropout, class_maps
         h = hidden
         block = dict(dropout=dropout, n_classes=n_classes, class_maps=class_maps)
         c = in_channels + 1  # the image plus a channel of ones, which tells the padding from black pixels
@@ -80,13 +79,13 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         self.ul_start_above = ShiftedConv2d(c, h, (1, 3), "down")
         self.ul_start_left = ShiftedConv2d(c, h, (2, 1), "downright")
         self.shift_down, self.shift_down_ul, self.shift_right = Shift("down"), Shift("down"), Shift("right")
-        self.down_u = nn.ModuleList(nn.ModuleList(GatedResNet(h, "down", **block) for _ in range(n_resnet)) for _ in range(3))
+        self.down_u = nn.ModuleList(nn.ModuleList(GatedResNet(h, "down", **block) for _ in range(n_layers)) for _ in range(3))
         self.down_ul = nn.ModuleList(
-            nn.ModuleList(GatedResNet(h, "downright", aux_channels=h, **block) for _ in range(n_resnet)) for _ in range(3)
+            nn.ModuleList(GatedResNet(h, "downright", aux_channels=h, **block) for _ in range(n_layers)) for _ in range(3)
         )
         self.shrink_u = nn.ModuleList(ShiftedConv2d(h, h, (2, 3), "down", stride=2) for _ in range(2))
         self.shrink_ul = nn.ModuleList(ShiftedConv2d(h, h, (2, 2), "downright", stride=2) for _ in range(2))
-        sizes = [n_resnet, n_resnet + 1, n_resnet + 1]  # blocks per stage of the up pass, smallest first
+        sizes = [n_layers, n_layers + 1, n_layers + 1]  # blocks per stage of the up pass, smallest first
         self.up_u = nn.ModuleList(
             nn.ModuleList(GatedResNet(h, "down", aux_channels=h, **block) for _ in range(n)) for n in sizes
         )
@@ -123,7 +122,7 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         ul = self.shift_down_ul(self.ul_start_above(x)) + self.shift_right(self.ul_start_left(x))  # above, and left in the row
         return u, ul
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         u, ul = self.start_streams(x)
         us, uls = [u], [ul]
         for stage in range(3):  # down pass: full, half, quarter size

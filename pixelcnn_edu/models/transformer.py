@@ -36,9 +36,9 @@ class TokenShift(CachedLayer, nn.Module):
     back: a region's first slot gets the token before the region.
     """
 
-    def __init__(self, d_model: int, tokens_per_pixel: int) -> None:
+    def __init__(self, hidden: int, tokens_per_pixel: int) -> None:
         super().__init__()
-        self.start = nn.Parameter(0.02 * torch.randn(d_model))
+        self.start = nn.Parameter(0.02 * torch.randn(hidden))
         self.tokens_per_pixel = tokens_per_pixel
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -67,11 +67,11 @@ class CausalSelfAttention(CachedLayer, nn.Module):
     attends over every slot before the region's end, causally inside the region.
     """
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float, tokens_per_pixel: int) -> None:
+    def __init__(self, hidden: int, n_heads: int, dropout: float, tokens_per_pixel: int) -> None:
         super().__init__()
         self.n_heads, self.dropout, self.tokens_per_pixel = n_heads, dropout, tokens_per_pixel
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out = nn.Linear(d_model, d_model)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
 
     def _heads(self, h: torch.Tensor) -> torch.Tensor:
         """(B, n, d) -> q, k, v stacked, (3, B, heads, n, d_head)."""
@@ -112,11 +112,11 @@ class TransformerBlock(nn.Module):
     each token alone, so only the attention moves information between slots, and only forward in time.
     """
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float, tokens_per_pixel: int) -> None:
+    def __init__(self, hidden: int, n_heads: int, dropout: float, tokens_per_pixel: int) -> None:
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.attention = CausalSelfAttention(d_model, n_heads, dropout, tokens_per_pixel)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+        self.norm1, self.norm2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
+        self.attention = CausalSelfAttention(hidden, n_heads, dropout, tokens_per_pixel)
+        self.mlp = nn.Sequential(nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden))
         self.drop = nn.Dropout(dropout)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -147,12 +147,12 @@ class PixelTransformer(AutoregressiveModel):
 
     Args:
         in_channels, levels, likelihood, n_classes: as :class:`PixelCNN`.
-        d_model: features per token.
+        hidden: features per token.
         n_layers: transformer blocks.
-        n_heads: attention heads; ``d_model`` must be divisible by it.
+        n_heads: attention heads; ``hidden`` must be divisible by it.
         dropout: dropout on the embeddings, the attention weights and each block's two branches
             (training mode only).
-        max_size: (H, W) of the largest image the position tables cover (an int n for n x n).
+        image_size: (H, W) of the largest image the position tables cover (an int n for n x n).
     """
 
     def __init__(
@@ -160,44 +160,41 @@ class PixelTransformer(AutoregressiveModel):
         in_channels: int = 1,
         levels: int = 256,
         *,
-        d_model: int = 64,
+        hidden: int = 64,
         n_layers: int = 4,
         n_heads: int = 4,
         dropout: float = 0.0,
-        max_size: int | Sequence[int] = (28, 28),
+        image_size: int | Sequence[int] = (28, 28),
         n_classes: int | None = None,
         likelihood: LikelihoodArg = None,
     ) -> None:
         super().__init__(in_channels, levels, likelihood=likelihood, n_classes=n_classes)
-        check_positive_int("d_model", d_model)
+        check_positive_int("hidden", hidden)
         check_positive_int("n_layers", n_layers)
         check_positive_int("n_heads", n_heads)
-        if d_model % n_heads:
+        if hidden % n_heads:
             raise ValueError(
-                f"d_model must be divisible by n_heads (each head gets d_model / n_heads features), "
-                f"got d_model={d_model} and n_heads={n_heads}"
+                f"hidden must be divisible by n_heads (each head gets hidden / n_heads features), "
+                f"got hidden={hidden} and n_heads={n_heads}"
             )
         dropout = _dropout(dropout)
-        self.max_size = check_image_size(max_size, "max_size")
-        self._config = dict(
-            in_channels=in_channels, levels=levels, d_model=d_model, n_layers=n_layers, n_heads=n_heads, dropout=dropout,
-            max_size=list(self.max_size), n_classes=n_classes,
-        )
+        self.image_size = check_image_size(image_size, "image_size")
+        self.hidden, self.n_layers, self.n_heads, self.dropout = hidden, n_layers, n_heads, dropout
         self.tokens_per_pixel = 1 if self.likelihood.couples_channels else in_channels
         per_token = self.likelihood.param_channels(in_channels) // self.tokens_per_pixel
-        self.embed_value = nn.Linear(in_channels // self.tokens_per_pixel, d_model)
-        self.shift = TokenShift(d_model, self.tokens_per_pixel)
-        self.row, self.col = nn.Embedding(self.max_size[0], d_model), nn.Embedding(self.max_size[1], d_model)
-        self.channel = nn.Embedding(self.tokens_per_pixel, d_model)
+        self.embed_value = nn.Linear(in_channels // self.tokens_per_pixel, hidden)
+        self.shift = TokenShift(hidden, self.tokens_per_pixel)
+        self.row, self.col = nn.Embedding(self.image_size[0], hidden), nn.Embedding(self.image_size[1], hidden)
+        self.channel = nn.Embedding(self.tokens_per_pixel, hidden)
         for table in (self.row, self.col, self.channel):
             nn.init.normal_(table.weight, std=0.02)  # GPT-2's scale, not N(0, 1): the value must not drown
-        self.class_embedding = None if n_classes is None else nn.Embedding(n_classes, d_model)
+        self.class_embedding = None if n_classes is None else nn.Embedding(n_classes, hidden)
         if self.class_embedding is not None:
             nn.init.zeros_(self.class_embedding.weight)  # starts as its unconditional twin, as ClassBias does
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(TransformerBlock(d_model, n_heads, dropout, self.tokens_per_pixel) for _ in range(n_layers))
-        self.norm = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, per_token)
+        self.blocks = nn.ModuleList(TransformerBlock(hidden, n_heads, dropout, self.tokens_per_pixel) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(hidden)
+        self.head = nn.Linear(hidden, per_token)
 
     @property
     def hides_current_pixel(self) -> bool:
@@ -207,14 +204,14 @@ class PixelTransformer(AutoregressiveModel):
     can_cache = True
 
     def check_image_size(self, size: tuple[int, int]) -> None:
-        if size[0] > self.max_size[0] or size[1] > self.max_size[1]:
-            needed = tuple(max(a, b) for a, b in zip(size, self.max_size))
+        if size[0] > self.image_size[0] or size[1] > self.image_size[1]:
+            needed = tuple(max(a, b) for a, b in zip(size, self.image_size))
             raise ValueError(
-                f"PixelTransformer's position tables cover images up to {self.max_size}, got {tuple(size)}; "
-                f"build it with max_size={needed} or larger"
+                f"PixelTransformer's position tables cover images up to {self.image_size}, got {tuple(size)}; "
+                f"build it with image_size={needed} or larger"
             )
 
-    def params(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def network(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         b, c, h, w = x.shape  # the whole image, or while sampling with a cache the current region
         per_pixel, state = self.tokens_per_pixel, self.cache_state
         width, first = (w, 0) if state is None else (state.width, state.raster_range(per_pixel)[0])
@@ -225,11 +222,12 @@ class PixelTransformer(AutoregressiveModel):
         tokens = tokens + self.row(pixel // width) + self.col(pixel % width) + self.channel(slot % per_pixel)  # where token t sits
         if self.class_embedding is not None:
             tokens = tokens + self.class_embedding(y.long())[:, None]
-        hidden = self.drop(tokens)
+        features = self.drop(tokens)
         for block in self.blocks:
-            hidden = block(hidden)
-        out = self.head(self.norm(hidden))  # (B, n, P / tokens per pixel): token t's parameters
-        return out.view(b, h, w, per_pixel, -1).permute(0, 3, 4, 1, 2).reshape(b, -1, h, w)  # R's, then G's, then B's
+            features = block(features)
+        out = self.head(self.norm(features))  # (B, n, P / tokens per pixel): token t's parameters
+        per_token = out.shape[-1]  # sizes spelled out: an empty batch (b = 0) leaves no -1 to infer
+        return out.view(b, h, w, per_pixel, per_token).permute(0, 3, 4, 1, 2).reshape(b, per_pixel * per_token, h, w)  # R's, then G's, then B's
 
     def attention_weights(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Every layer's attention weights for images ``x`` (B, C, H, W) in [0, 1]:

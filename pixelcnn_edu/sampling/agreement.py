@@ -12,7 +12,7 @@ import torch
 from .. import incremental
 from ..checks import check_image_size, device_and_dtype
 from ..models import AutoregressiveModel
-from .loop import sample_steps
+from .loop import _sample_steps
 
 
 @dataclass
@@ -47,14 +47,14 @@ def agreement(
     device, _ = device_and_dtype(model)
     generator = torch.Generator(device=device).manual_seed(seed)
     cached = [(step.position, step.probs.clone(), step.value.clone())
-              for step in sample_steps(model, n, image_size, y=y, temperature=temperature, cache=True, generator=generator)]
+              for step in _sample_steps(model, n, image_size, y=y, temperature=temperature, cache=True, generator=generator, hold=True)]
     worst = _naive_gap(model, cached, n, image_size, y, temperature)
 
     exact = copy.deepcopy(model).double()
 
     def draws(cache: bool) -> list[torch.Tensor]:
         generator = torch.Generator(device=device).manual_seed(seed)
-        steps = sample_steps(exact, n, image_size, y=y, temperature=temperature, cache=cache, generator=generator)
+        steps = _sample_steps(exact, n, image_size, y=y, temperature=temperature, cache=cache, generator=generator, hold=True)
         return [step.value.clone() for step in steps]
 
     same = all(torch.equal(a, b) for a, b in zip(draws(False), draws(True)))
@@ -102,7 +102,7 @@ def positions_per_step(
     work = []
     try:
         generator = torch.Generator(device=device_and_dtype(model)[0]).manual_seed(0)
-        for _ in sample_steps(model, 1, image_size, cache=cache, generator=generator):
+        for _ in _sample_steps(model, 1, image_size, cache=cache, generator=generator, hold=True):
             work.append(counted[0])
             counted[0] = 0
     finally:

@@ -3,14 +3,14 @@ with frames rebuilt on demand."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
 
-from ..checks import check_image_size
 from ..models import AutoregressiveModel
-from .loop import SamplingStep, sample_steps
+from .loop import SamplingStep, _default_image_size, _sample_steps
 
 
 @dataclass
@@ -64,10 +64,11 @@ class SamplingTrace:
 
 def _record(steps: Iterator[SamplingStep], shape, levels: int, y: torch.Tensor | None) -> SamplingTrace:
     positions, probs, values = [], [], []
-    for step in steps:
-        positions.append(step.position)
-        probs.append(step.probs.cpu())
-        values.append(step.value.cpu())
+    with closing(steps):  # closed (its caches freed, the model's mode restored) even if interrupted
+        for step in steps:
+            positions.append(step.position)
+            probs.append(step.probs.cpu())
+            values.append(step.value.cpu())
     labels = None if y is None else y.detach().cpu().clone()
     return SamplingTrace(positions, torch.stack(probs), torch.stack(values), levels, tuple(shape), labels)
 
@@ -75,7 +76,7 @@ def _record(steps: Iterator[SamplingStep], shape, levels: int, y: torch.Tensor |
 def sampling_trace(
     model: AutoregressiveModel,
     n: int = 1,
-    image_size: int | Sequence[int] = (28, 28),
+    image_size: int | Sequence[int] | None = None,
     *,
     y: torch.Tensor | None = None,
     temperature: float = 1.0,
@@ -85,13 +86,13 @@ def sampling_trace(
 ) -> SamplingTrace:
     """Run the sampling loop and record every step (for ``widgets.SamplingStepper``).
 
+    ``image_size`` None (the default) is the model's own ``image_size`` where it has one, else 28 x 28.
     For a class-conditional model pass one label per image, e.g. ``y=torch.arange(10)`` to draw
     one image of each digit; the trace keeps them, and the stepper offers a class picker.
     """
-    steps = sample_steps(
-        model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress, cache=cache
-    )
-    h, w = check_image_size(image_size)
+    steps = _sample_steps(model, n, image_size, y=y, temperature=temperature, generator=generator, progress=progress,
+                          cache=cache, hold=True)
+    h, w = _default_image_size(model, image_size)
     return _record(steps, (n, model.in_channels, h, w), model.levels, y)
 
 

@@ -26,18 +26,25 @@ lives in one module per topic:
 * ``_common``: what they share: colours, ``CourseFigure``, ``figure_to_png``, input checks.
 """
 
+try:
+    import matplotlib  # noqa: F401
+except ModuleNotFoundError as err:  # a core install: the figures come with the course's extra
+    raise ModuleNotFoundError(
+        'pixelcnn_edu.viz draws with matplotlib, which the notebooks extra installs: pip install "pixelcnn-edu[notebooks]"'
+    ) from err
+
 from ._common import (
-    BAR_COLOUR,
+    BAR_COLOR,
     GRID_RGB,
     GRID_RGB_HEX,
-    HIGHLIGHT_COLOUR,
+    HIGHLIGHT_COLOR,
     HIGHLIGHT_RGB,
     CourseFigure,
     figure_to_png,
 )
 from .color import (
     COLOR_TINTS,
-    CONNECTED_COLOUR,
+    CONNECTED_COLOR,
     OTHER_TINT,
     channel_field_classes,
     plot_center_connections,
@@ -46,8 +53,8 @@ from .color import (
     plot_connectivity,
 )
 from .curves import (
-    BIN_COLOURS,
-    EDGE_COLOUR,
+    BIN_COLORS,
+    EDGE_COLOR,
     distribution_to_png,
     plot_conditional_map,
     plot_curves,
@@ -85,7 +92,7 @@ from .unet_diagram import plot_unet
 
 __all__ = [
     # _common
-    "BAR_COLOUR", "GRID_RGB", "GRID_RGB_HEX", "HIGHLIGHT_COLOUR", "HIGHLIGHT_RGB", "CourseFigure", "figure_to_png",
+    "BAR_COLOR", "GRID_RGB", "GRID_RGB_HEX", "HIGHLIGHT_COLOR", "HIGHLIGHT_RGB", "CourseFigure", "figure_to_png",
     # images
     "image_grid", "image_to_png", "plot_image_rows", "save_image_grid", "tile_images",
     # mask_plots
@@ -95,10 +102,10 @@ __all__ = [
     "describe_receptive_field", "field_classes", "plot_attention_field", "plot_dependents", "plot_receptive_field",
     "plot_receptive_field_comparison", "plot_receptive_fields", "plot_stack_fields", "receptive_field_to_png",
     # color
-    "COLOR_TINTS", "CONNECTED_COLOUR", "OTHER_TINT", "channel_field_classes", "plot_center_connections",
+    "COLOR_TINTS", "CONNECTED_COLOR", "OTHER_TINT", "channel_field_classes", "plot_center_connections",
     "plot_channel_receptive_fields", "plot_connectivities", "plot_connectivity",
     # curves
-    "BIN_COLOURS", "EDGE_COLOUR", "distribution_to_png", "plot_conditional_map", "plot_curves",
+    "BIN_COLORS", "EDGE_COLOR", "distribution_to_png", "plot_conditional_map", "plot_curves",
     "plot_discretized_logistic", "plot_distribution", "plot_history", "plot_probability_map", "plot_score_histograms",
     # gated_diagram
     "plot_gated_block",

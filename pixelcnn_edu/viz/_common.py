@@ -6,19 +6,26 @@ Private to the package: import the public names from ``pixelcnn_edu.viz``.
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
-from PIL import Image
 
-BAR_COLOUR = "#4477AA"
-HIGHLIGHT_COLOUR = "#EE3377"
-HIGHLIGHT_RGB = tuple(round(255 * v) for v in to_rgb(HIGHLIGHT_COLOUR))
+from ..png import (  # noqa: F401  (the checks and PNG helpers every viz module imports from here)
+    HIGHLIGHT_COLOR,
+    HIGHLIGHT_RGB,
+    _as_tensor,
+    _check_int,
+    _check_position,
+    _check_unit_range,
+    _outline_cell,
+    _png_bytes,
+    _upscale,
+)
+
+BAR_COLOR = "#4477AA"
 GRID_RGB = (170, 170, 170)
 GRID_RGB_HEX = "#AAAAAA"
 
@@ -40,47 +47,6 @@ def figure_to_png(fig: Figure, *, dpi: float | None = None, tight: bool = True) 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buffer.getvalue()
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def _as_tensor(x: Any, name: str) -> torch.Tensor:
-    """``x`` (tensor or numpy array) as a float32 CPU tensor detached from autograd."""
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
-    return x.detach().cpu().float()
-
-
-def _check_unit_range(x: torch.Tensor, name: str) -> None:
-    lo, hi = x.min().item(), x.max().item()
-    if not (lo >= 0.0 and hi <= 1.0):  # written this way so NaN fails too
-        raise ValueError(
-            f"{name} values must lie in [0, 1], got min {lo:.4g} and max {hi:.4g}; "
-            "divide integer levels by (levels - 1) first"
-        )
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_position(position: Any, size: Sequence[int], name: str = "position") -> tuple[int, int]:
-    """``position`` as an (i, j) pair of ints inside an image of ``size`` = (H, W)."""
-    try:
-        i, j = (int(p) for p in position)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair of ints (i, j), got {position!r}") from None
-    h, w = size
-    if not (0 <= i < h and 0 <= j < w):
-        raise ValueError(f"{name} must lie inside the {h}x{w} image (0 <= i < {h}, 0 <= j < {w}), got ({i}, {j})")
-    return i, j
 
 
 # ----------------------------------------------------------------------------- figure helpers
@@ -130,25 +96,3 @@ def _arrow(ax: Axes, points: Sequence[tuple[float, float]], linestyle: str = "-"
         arrowstyle="-|>", color=DIAGRAM_EDGE, linewidth=1.0, linestyle=linestyle, shrinkA=0, shrinkB=0))
 
 
-# ----------------------------------------------------------------------------- PNG helpers
-
-
-def _upscale(pixels: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour upscaling of (H, W, 3) by an integer ``scale``."""
-    return np.ascontiguousarray(pixels.repeat(scale, axis=0).repeat(scale, axis=1))
-
-
-def _png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _outline_cell(pixels: np.ndarray, i: int, j: int, scale: int, colour: Sequence[int], width: int) -> None:
-    """Paint a ``width``-pixel frame inside cell (i, j) of an image upscaled by ``scale``."""
-    top, left = i * scale, j * scale
-    cell = pixels[top : top + scale, left : left + scale]
-    cell[:width] = colour
-    cell[-width:] = colour
-    cell[:, :width] = colour
-    cell[:, -width:] = colour

@@ -25,7 +25,7 @@ from .fields import LEAK, READ_TARGET, _draw_field, _field_legend, field_classes
 
 COLOR_TINTS: tuple[str, ...] = ("#CC3311", "#228833", "#0077BB")  # R, G, B
 OTHER_TINT = "#777777"  # colour groups after the third (color_groups > 3)
-CONNECTED_COLOUR = "#333333"
+CONNECTED_COLOR = "#333333"
 
 
 def _color_name(group: int) -> str:
@@ -108,7 +108,7 @@ def _draw_connectivity(
 ) -> None:
     """An (out, in) 0/1 matrix as a grid: filled = connected, rows/columns labelled by colour."""
     n_out, n_in = m.shape
-    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", CONNECTED_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", CONNECTED_COLOR]), vmin=0, vmax=1, interpolation="nearest")
     _cell_grid(ax, n_out, n_in)
     _label_maps(ax, "x", in_colors, n_in, index=index)
     _label_maps(ax, "y", out_colors, n_out, index=index)

@@ -15,9 +15,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ._common import (
-    BAR_COLOUR,
+    BAR_COLOR,
     GRID_RGB_HEX,
-    HIGHLIGHT_COLOUR,
+    HIGHLIGHT_COLOR,
     _as_tensor,
     _check_unit_range,
     _figure_and_axes,
@@ -87,12 +87,12 @@ def plot_distribution(
     p = _check_probs(probs, check_sum=check_sum)
     levels = p.numel()
     fig, ax = _figure_and_axes(ax, 4.2, 2.7)
-    bars = ax.bar(np.arange(levels), p.numpy(), width=0.8 if levels <= 64 else 1.0, color=BAR_COLOUR)
+    bars = ax.bar(np.arange(levels), p.numpy(), width=0.8 if levels <= 64 else 1.0, color=BAR_COLOR)
     top = 1.0 if levels <= 16 else max(p.max().item(), 1e-12)
     if value is not None:
         k = _level_index(value, levels)
-        bars[k].set_color(HIGHLIGHT_COLOUR)
-        ax.plot([k], [p[k].item() + 0.05 * top], marker="v", color=HIGHLIGHT_COLOUR, linestyle="none",
+        bars[k].set_color(HIGHLIGHT_COLOR)
+        ax.plot([k], [p[k].item() + 0.05 * top], marker="v", color=HIGHLIGHT_COLOR, linestyle="none",
                 label=f"{value_label}: {k} (p = {p[k].item():.3g})")
         ax.legend(loc="upper left" if k >= levels / 2 else "upper right", fontsize=8)  # away from the bar
     if log_scale:
@@ -161,8 +161,8 @@ def plot_history(history: Any, *, title: str | None = None) -> Figure:
 
 # ----------------------------------------------------------------------------- logistic mixtures
 
-EDGE_COLOUR = "#EE7733"  # the edge bins, which take the tails
-BIN_COLOURS = ("#BBCCEE", "#99AACC")  # interior bins, alternating
+EDGE_COLOR = "#EE7733"  # the edge bins, which take the tails
+BIN_COLORS = ("#BBCCEE", "#99AACC")  # interior bins, alternating
 
 
 def plot_discretized_logistic(
@@ -194,7 +194,7 @@ def plot_discretized_logistic(
     for k in range(levels):
         inside = (x >= bounds[k]) & (x <= bounds[k + 1])
         edge = edge_bins and k in (0, levels - 1)
-        ax_pdf.fill_between(x[inside].numpy(), pdf[inside].numpy(), color=EDGE_COLOUR if edge else BIN_COLOURS[k % 2])
+        ax_pdf.fill_between(x[inside].numpy(), pdf[inside].numpy(), color=EDGE_COLOR if edge else BIN_COLORS[k % 2])
     ax_pdf.plot(x.numpy(), pdf.numpy(), color="black", linewidth=1.2)
     for ax in (ax_pdf, ax_cdf):
         for edge in edges:
@@ -206,15 +206,15 @@ def plot_discretized_logistic(
     ax_cdf.plot(x.numpy(), cdf.numpy(), color="black", linewidth=1.2)
     ax_cdf.set_ylabel("CDF  σ((x − mean) / scale)")
     ax_cdf.set_title(f"its CDF; {levels - 1} bin edges")
-    colours = [EDGE_COLOUR if edge_bins and k in (0, levels - 1) else BAR_COLOUR for k in range(levels)]
+    colours = [EDGE_COLOR if edge_bins and k in (0, levels - 1) else BAR_COLOR for k in range(levels)]
     ax_bars.bar(np.arange(levels), mass.numpy(), color=colours, width=0.8)
     ax_bars.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_bars.set_xlabel("level")
     ax_bars.set_ylabel("probability")
     ax_bars.set_title(f"probabilities: sum = {float(mass.sum()):.6f}")
-    legend = [Patch(color=BIN_COLOURS[0], label="a level's own bin")]
+    legend = [Patch(color=BIN_COLORS[0], label="a level's own bin")]
     if edge_bins:
-        legend.append(Patch(color=EDGE_COLOUR, label="edge bins: the tails"))
+        legend.append(Patch(color=EDGE_COLOR, label="edge bins: the tails"))
     ax_pdf.legend(handles=legend, fontsize=8, loc="upper left")
     fig.suptitle(title if title is not None else f"a logistic discretised into {levels} levels"
                  + ("" if edge_bins else " (edge bins forgotten)"))

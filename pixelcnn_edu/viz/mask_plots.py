@@ -16,7 +16,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ._common import BAR_COLOUR, HIGHLIGHT_COLOUR, _as_tensor, _cell_grid, _check_int, _figure_and_axes, _new_figure
+from ._common import BAR_COLOR, HIGHLIGHT_COLOR, _as_tensor, _cell_grid, _check_int, _figure_and_axes, _new_figure
 
 
 def _check_mask(mask: Any) -> torch.Tensor:
@@ -34,11 +34,11 @@ def plot_mask(mask: torch.Tensor, *, title: str | None = None, ax: Axes | None =
     m = _check_mask(mask)
     k = m.shape[0]
     fig, ax = _figure_and_axes(ax, 2.6, 2.8)
-    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOR]), vmin=0, vmax=1, interpolation="nearest")
     _cell_grid(ax, k, k)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.add_patch(Rectangle((k // 2 - 0.5, k // 2 - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOUR, linewidth=2.5))
+    ax.add_patch(Rectangle((k // 2 - 0.5, k // 2 - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOR, linewidth=2.5))
     ax.set_title(title if title is not None else f"{k}x{k} mask")
     ax.set_xlabel(f"{int(m.sum().item())} of {k * k} taps kept\n(filled = kept, pink = centre)", fontsize=8)
     return fig
@@ -84,9 +84,9 @@ def plot_token_masks(
     axes = np.atleast_1d(fig.subplots(1, len(checked)))
     for ax, (name, m) in zip(axes, checked.items()):
         n = m.shape[0]
-        ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOUR]), vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(m.numpy(), cmap=ListedColormap(["#FFFFFF", BAR_COLOR]), vmin=0, vmax=1, interpolation="nearest")
         for t in range(n):
-            ax.add_patch(Rectangle((t - 0.5, t - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOUR, linewidth=1.2))
+            ax.add_patch(Rectangle((t - 0.5, t - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT_COLOR, linewidth=1.2))
         if row_length is not None:
             for start in range(_check_int(row_length, "row_length", 1), n, row_length):
                 ax.axhline(start - 0.5, color="#999999", linewidth=0.8, linestyle="--")

@@ -1,6 +1,6 @@
 """PixelCNN++'s U-Net as boxes and arrows, read from a real ``models.PixelCNNPlusPlus``.
 
-The diagram follows ``PixelCNNPlusPlus.params``: the first layer starts the two streams (``u``
+The diagram follows ``PixelCNNPlusPlus.network``: the first layer starts the two streams (``u``
 strictly above a pixel, ``ul`` above and to its left), a down pass of gated ResNet blocks at full,
 half and quarter size with stride-2 shifted convolutions between them, and an up pass back to full
 size with transposed convolutions, whose blocks also read the down pass's outputs at the same
@@ -63,7 +63,7 @@ def plot_unet(model=None, image_size: Sequence[int] = (28, 28), *, title: str | 
         raise TypeError(f"title must be a str or None, got {type(title).__name__}")
 
     config = model.config()
-    h, n_down = config["hidden"], config["n_resnet"]
+    h, n_down = config["hidden"], config["n_layers"]
     sizes = [f"{height // f}×{width // f}" for f in (1, 2, 4)]
     n_up = [len(stage) for stage in model.up_u]  # smallest size first
     conditional = config["n_classes"] is not None

@@ -16,18 +16,18 @@ def exercise_1(channels: int, height: int, width: int) -> int:
 
 
 def exercise_2() -> int:
-    """Where attention's L^2 term equals the per-token work, for d = 64 (the package's default d_model).
+    """Where attention's L^2 term equals the per-token work, for d = 64 (the package's default hidden).
 
     Per layer and image: q k^T is L^2 d multiply-adds (L x L scores, d per dot product, summed over the
     heads), and the weighted sum of the values another L^2 d; the q, k, v and output projections are
     4 L d^2 and the MLP (d -> 4d -> d) 8 L d^2. So 2 L^2 d = 12 L d^2 gives L = 6 d = 384: a 20x20 grey
     image. Longer sequences (MNIST's 784, CIFAR-10's 3,072) spend most of their work on attention.
     """
-    d_model = 64
-    return 6 * d_model
+    hidden = 64
+    return 6 * hidden
 
 
-def exercise_3(n_layers: int, length: int, d_model: int) -> int:
+def exercise_3(n_layers: int, length: int, hidden: int) -> int:
     """The numbers a full key/value cache keeps for one image.
 
     Every layer stores, for each of the L tokens, its key and its value: d numbers each (the heads side
@@ -35,4 +35,4 @@ def exercise_3(n_layers: int, length: int, d_model: int) -> int:
     recomputed for each new query. So 2 n_layers L d; for the notebook's model on MNIST,
     2 * 2 * 784 * 24 = 75,264 numbers per image.
     """
-    return 2 * n_layers * length * d_model
+    return 2 * n_layers * length * hidden
