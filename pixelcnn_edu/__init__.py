@@ -8,7 +8,7 @@ embedded digits and the ``pixelcnn-edu`` command need (torch, numpy, tqdm, Pillo
 the downloadable datasets the ``[datasets]`` extra (torchvision): ``pip install "pixelcnn-edu[notebooks]"``.
 """
 
-__version__ = "0.2.0"  # the one place the version is written: pyproject.toml reads it from here
+__version__ = "0.3.0"  # the one place the version is written: pyproject.toml reads it from here
 
 __all__ = [
     "checkpoints", "checks", "cli", "data", "exercises", "incremental", "layers", "likelihoods", "masks",

@@ -81,7 +81,7 @@ def _check_plain(value: Any, where: str) -> None:
     )
 
 
-def normalised_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
+def normalized_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with every constructor argument, as the model built from it reports it (so a
     config written before an argument existed compares equal to one that spells out its default)."""
     try:
@@ -215,7 +215,7 @@ def migrate(state: dict[str, Any]) -> dict[str, Any]:
     """A format-1 checkpoint in format 2: normalised config, versions, the in-epoch position as
     ``training`` (format 1 recorded no run settings, so a resume cannot check them)."""
     state = dict(state)
-    state["config"] = normalised_config(state["name"], state["config"])
+    state["config"] = normalized_config(state["name"], state["config"])
     state.setdefault("epoch", 0)
     state.setdefault("step", 0)
     state.setdefault("history", {"train_bpd": [], "test_bpd": [], "images_per_s": [], "seconds": []})
@@ -276,7 +276,7 @@ def load_into(model: torch.nn.Module, state: dict[str, Any] | str | Path, *, sou
     name, config = models.model_name(model), model.config()
     if state["name"] != name:
         raise ValueError(f"checkpoint belongs to another model: it holds a {state['name']!r}, this model is a {name!r}")
-    stored = normalised_config(state["name"], state["config"])
+    stored = normalized_config(state["name"], state["config"])
     if stored != config:
         diff = ", ".join(f"{k}: checkpoint {a!r}, this model {b!r}" for k, (a, b) in config_difference(stored, config).items())
         raise ValueError(f"checkpoint belongs to another model: a {name!r} with a different configuration ({diff})")

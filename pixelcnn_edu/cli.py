@@ -257,7 +257,7 @@ def cmd_reproduce(args: argparse.Namespace, argv: Sequence[str]) -> None:
     metadata = {"recipe": recipe.name, "shortened": {what: new for what, (new, _) in shortened.items()},
                 "train_command": "python -m pixelcnn_edu train " + shlex.join(train_argv),
                 "model_overrides": dict(recipe.model_overrides),
-                "binarisation": f"Bernoulli, seeds {reproduce.BINARISATION_SEEDS}" if recipe.binarize else None}
+                "binarisation": f"Bernoulli, seeds {reproduce.BINARIZATION_SEEDS}" if recipe.binarize else None}
     resume_argv = [a for a in argv if a != "--restart"]  # the checkpoint records the command that continues it
     history = cmd_train(train_args, resume_argv, datasets=datasets, model_overrides=recipe.model_overrides, metadata=metadata)
     if history.test_bpd:

@@ -29,7 +29,7 @@ from .likelihoods import bits_per_dim
 # Assumed sustained float32 throughput, FLOP/s (not measured): about 75% of an H100 SXM's 67 TFLOP/s
 # and 60% of a T4's 8.1 TFLOP/s. Small models run far below this, so their times are lower bounds.
 THROUGHPUT = {"H100": 50e12, "T4": 5e12}
-BINARISATION_SEEDS = {"train": 0, "test": 1}  # one fixed Bernoulli draw per split
+BINARIZATION_SEEDS = {"train": 0, "test": 1}  # one fixed Bernoulli draw per split
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def load_data(recipe: Recipe, root: str | Path = "data") -> tuple[data.ImageData
             f"recipe never falls back to the embedded 5,000 digits"
         ) from err
     if recipe.binarize:
-        train, test = (binarized(ds, BINARISATION_SEEDS[split]) for ds, split in ((train, "train"), (test, "test")))
+        train, test = (binarized(ds, BINARIZATION_SEEDS[split]) for ds, split in ((train, "train"), (test, "test")))
     return train, test
 
 
