@@ -146,3 +146,12 @@ def test_one_spelling_with_the_old_names_kept_working() -> None:
 
     assert data.quantise is data.quantize and data.binarise is data.binarize
     assert {"HIGHLIGHT_COLOR", "BAR_COLOR"} <= set(dir(viz)) and not [n for n in dir(viz) if "COLOUR" in n]
+
+
+@pytest.mark.parametrize(("cls", "old", "new"), [
+    (models.PixelTransformer, "d_model", "hidden"), (models.PixelTransformer, "max_size", "image_size"),
+    (models.PixelCNNPlusPlus, "n_resnet", "n_layers"),
+])
+def test_an_argument_by_its_old_name_is_refused_with_the_new_one(cls, old: str, new: str) -> None:
+    with pytest.raises(TypeError, match=f"takes {new}= \\(called {old} before version 0.3\\)"):
+        cls(**{old: 8})

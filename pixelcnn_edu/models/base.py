@@ -3,6 +3,7 @@ checks of the constructor arguments that several models take."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Sequence
 
@@ -15,6 +16,7 @@ from ..likelihoods import Likelihood
 from ..masks import check_color_convention, check_kernel_size
 
 LikelihoodArg = Likelihood | dict[str, Any] | None  # an object, its config() dict, or None for the model's default
+OLD_NAMES = {"d_model": "hidden", "max_size": "image_size", "n_resnet": "n_layers"}  # renamed in version 0.3
 
 
 def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
@@ -204,8 +206,20 @@ class AutoregressiveModel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} defines no network(x, y)")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass written for the old name (it defines ``params``) gets it as its ``network``."""
+        """A subclass written for the old name (it defines ``params``) gets it as its ``network``, and a
+        constructor called with an argument's name from before version 0.3 says the new one."""
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            init = cls.__dict__["__init__"]
+
+            @functools.wraps(init)
+            def checked_init(self: AutoregressiveModel, *args: Any, **kwargs: Any) -> None:
+                known = inspect.signature(init).parameters
+                for old in kwargs.keys() & OLD_NAMES.keys() - known.keys():
+                    raise TypeError(f"{cls.__name__} takes {OLD_NAMES[old]}= (called {old} before version 0.3), got {old}=")
+                init(self, *args, **kwargs)
+
+            cls.__init__ = checked_init  # type: ignore[method-assign]
         if "params" in cls.__dict__ and "network" not in cls.__dict__:
             old = cls.__dict__["params"]
 
