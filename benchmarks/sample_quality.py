@@ -1,18 +1,22 @@
 """Sample quality of the shipped models, judged by the package's digit classifier.
 
-    python benchmarks/sample_quality.py [--per-class 10] [--checkpoints gated_conditional_mnist ...]
+    python benchmarks/sample_quality.py [--n 100] [--checkpoints gated_conditional_mnist ...]
+    python benchmarks/sample_quality.py --results docs/results.md   # also rewrite the table there
     python benchmarks/sample_quality.py --train-classifier   # retrain and rewrite the shipped weights first
     python benchmarks/sample_quality.py --checkpoints runs/gpu/*.pt --device cuda --save-samples runs/gpu
 
-For every class-conditional checkpoint: the fraction of its samples classified as the digit they
-were asked for and the mean classifier confidence; for unconditional ones the confidence only. The
-held-out digits themselves, at each checkpoint's levels and colours, are the ceiling to compare
-with. Prints what it measured; it is not a test.
+For every checkpoint, its bits/dim on the 500 held-out digits and ``--n`` samples at 28 x 28 from the cached sampler (a conditional model is asked
+for every digit equally often): the fraction the classifier names with confidence >= 0.9, and for a
+conditional model the fraction classified as the asked digit, each with its binomial standard error.
+The 500 held-out digits, at each checkpoint's levels and colours, are the reference line. Prints one
+Markdown table; it is not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import platform
 import time
 from pathlib import Path
 
@@ -20,23 +24,77 @@ import torch
 
 from pixelcnn_edu import checkpoints, data, sample_quality, train
 
+BEGIN = "<!-- sample-quality table: written by benchmarks/sample_quality.py --results -->"
+END = "<!-- end of the sample-quality table -->"
+HEADER = (
+    "| checkpoint | parameters | levels | held-out bits/dim | samples: asked digit | samples: confidence ≥ 0.9 "
+    "| held-out digits: asked / confidence ≥ 0.9 | sampling s |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
 
 def real_digits(levels: int, colour: bool) -> data.ImageDataset:
     """The held-out digits as a checkpoint of ``levels`` levels and this colouring sees them."""
     return data.load_dataset(data.COLORED if colour else data.EMBEDDED, "test", levels)
 
 
-def main() -> None:
+def percent(fraction: float | None, se: float | None) -> str:
+    return "—" if fraction is None else f"{100 * fraction:.0f}% ± {100 * se:.0f}"
+
+
+def row(name: str, path: Path, classifier: sample_quality.DigitClassifier, args: argparse.Namespace) -> str:
+    """One table row: the checkpoint's samples judged beside its held-out digits."""
+    model, state = train.load_model(path)
+    model.to(args.device)
+    held_out = real_digits(model.levels, model.in_channels == 3)
+    reference = sample_quality.judge(classifier, held_out.images, held_out.labels)
+    start = time.perf_counter()
+    quality, samples = sample_quality.sample_quality(
+        model, classifier, per_class=args.n // 10, seed=args.seed, temperature=args.temperature
+    )
+    seconds = time.perf_counter() - start
+    if args.save_samples is not None:
+        args.save_samples.mkdir(parents=True, exist_ok=True)
+        torch.save(samples.cpu(), args.save_samples / f"{name}.samples.pt")
+    bpd = train.evaluate(model, held_out)  # on the 500 held-out digits, whatever test set the run used
+    params = sum(p.numel() for p in model.parameters())
+    return (
+        f"| `{name}` | {params:,} | {model.levels} | {bpd:.3f} | {percent(quality.asked_fraction, quality.asked_se)} "
+        f"| {percent(quality.confident_fraction, quality.confident_se)} "
+        f"| {percent(reference.asked_fraction, reference.asked_se)} / {percent(reference.confident_fraction, reference.confident_se)} "
+        f"| {seconds:.0f} |"
+    )
+
+
+def write_results(path: Path, table: str, args: argparse.Namespace) -> None:
+    """Replace the table between the markers in ``path`` (a Markdown file) with ``table`` and its provenance."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path} has no sample-quality markers; add the lines\n{BEGIN}\n{END}\nwhere the table goes")
+    command = "python benchmarks/sample_quality.py " + " ".join(args.argv)
+    if args.device.startswith("cuda"):
+        machine = torch.cuda.get_device_name(torch.device(args.device))
+    else:
+        machine = f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    block = f"{BEGIN}\n{datetime.date.today()}, {machine}: `{command.strip()}`.\n\n{table}\n{END}"
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + block + rest.split(END, 1)[1])
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=10, help="samples per digit (default 10: 100 per model)")
+    parser.add_argument("--n", type=int, default=100, help="samples per model, a multiple of 10 (default 100)")
     parser.add_argument("--checkpoints", nargs="*", default=None, help="shipped checkpoint names or .pt files (default: all shipped)")
     parser.add_argument("--device", default="cpu", help="where the models sample (the classifier stays on the CPU)")
     parser.add_argument("--save-samples", type=Path, default=None, help="folder for each model's samples (<name>.samples.pt)")
+    parser.add_argument("--results", type=Path, default=None, help="a Markdown file whose sample-quality table to rewrite")
     parser.add_argument("--train-classifier", action="store_true", help="retrain the classifier and overwrite its shipped weights")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1: the model's own distribution)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    args.argv = list(argv) if argv is not None else __import__("sys").argv[1:]
+    if args.n < 10 or args.n % 10:
+        parser.error(f"--n must be a multiple of 10 (every digit asked equally often), got {args.n}")
     torch.set_num_threads(args.threads)
     if args.train_classifier:
         start = time.perf_counter()
@@ -45,34 +103,16 @@ def main() -> None:
         torch.save(classifier.state_dict(), sample_quality.WEIGHTS)
         print(f"trained the digit classifier in {time.perf_counter() - start:.0f} s -> {sample_quality.WEIGHTS}")
     classifier = sample_quality.load_classifier()
-    for colour in (False, True):
-        held_out = real_digits(256, colour)
-        accuracy = sample_quality.judge(classifier, held_out.images, held_out.labels)
-        print(f"held-out {'coloured' if colour else 'grey'} digits (256 levels): {accuracy}")
     names = args.checkpoints or sorted(p.stem for p in checkpoints.BUNDLED_DIR.glob("*.pt"))
-    print("| checkpoint | params | levels | test bits/dim | asked digit | confidence | real digits: asked / confidence | sampling s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(HEADER)
+    rows = []
     for name in names:
         path = Path(name) if name.endswith(".pt") else train.bundled_checkpoint(name)
-        model, state = train.load_model(path)
-        model.to(args.device)
-        name = path.stem
-        held_out = real_digits(model.levels, model.in_channels == 3)
-        if model.levels == 2:  # binarised checkpoints see binarised digits
-            held_out = data.ImageDataset(data.binarize(held_out.images), held_out.labels, 2, held_out.name)
-        ceiling = sample_quality.judge(classifier, held_out.images, held_out.labels)
-        start = time.perf_counter()
-        quality, samples = sample_quality.sample_quality(model, classifier, per_class=args.per_class, seed=args.seed,
-                                                            temperature=args.temperature)
-        seconds = time.perf_counter() - start
-        if args.save_samples is not None:
-            args.save_samples.mkdir(parents=True, exist_ok=True)
-            torch.save(samples.cpu(), args.save_samples / f"{name}.samples.pt")
-        asked = "—" if quality.asked_fraction is None else f"{100 * quality.asked_fraction:.0f}%"
-        bpd = state["history"]["test_bpd"][-1] if state["history"]["test_bpd"] else float("nan")
-        params = sum(p.numel() for p in model.parameters())
-        print(f"| {name} | {params:,} | {model.levels} | {bpd:.3f} | {asked} | {quality.mean_confidence:.3f} | "
-              f"{100 * ceiling.asked_fraction:.0f}% / {ceiling.mean_confidence:.3f} | {seconds:.0f} |", flush=True)
+        rows.append(row(path.stem, path, classifier, args))
+        print(rows[-1], flush=True)
+    if args.results is not None:
+        write_results(args.results, HEADER + "\n" + "\n".join(rows), args)
+        print(f"wrote the table to {args.results}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ strokes on a dark, non-black background). The trained weights ship with the pack
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -91,32 +92,58 @@ def classify(classifier: DigitClassifier, images: torch.Tensor) -> torch.Tensor:
     return F.softmax(classifier(to_grey(images.cpu())), dim=1)
 
 
+CONFIDENT = 0.9  # a sample "named with confidence" gets at least this probability for the classifier's answer
+
+
+def binomial_se(fraction: float, n: int) -> float:
+    """Standard error of a fraction of ``n`` independent yes/no verdicts: sqrt(p (1 - p) / n)."""
+    return math.sqrt(fraction * (1.0 - fraction) / n) if n else float("nan")
+
+
 @dataclass
 class SampleQuality:
-    """How a classifier judges a batch of samples."""
+    """How a classifier judges a batch of samples; each fraction comes with its binomial standard error."""
 
     asked_fraction: float | None  # samples classified as the digit they were asked for (None: unconditional)
     mean_confidence: float  # the classifier's mean probability of its own answer
     per_class: list[float] | None  # asked_fraction per asked digit
     n: int
+    confident_fraction: float = float("nan")  # samples whose answer gets probability >= threshold
+    threshold: float = CONFIDENT
+
+    @property
+    def asked_se(self) -> float | None:
+        return None if self.asked_fraction is None else binomial_se(self.asked_fraction, self.n)
+
+    @property
+    def confident_se(self) -> float:
+        return binomial_se(self.confident_fraction, self.n)
 
     def __str__(self) -> str:
-        asked = "" if self.asked_fraction is None else f"{100 * self.asked_fraction:.1f}% classified as the asked digit, "
-        return f"{asked}mean classifier confidence {self.mean_confidence:.3f} ({self.n} samples)"
+        asked = "" if self.asked_fraction is None else (
+            f"{100 * self.asked_fraction:.1f}% ± {100 * self.asked_se:.1f}% classified as the asked digit, ")
+        return (f"{asked}{100 * self.confident_fraction:.1f}% ± {100 * self.confident_se:.1f}% named with confidence "
+                f">= {self.threshold:g}, mean classifier confidence {self.mean_confidence:.3f} ({self.n} samples)")
 
 
-def judge(classifier: DigitClassifier, images: torch.Tensor, asked: torch.Tensor | None = None) -> SampleQuality:
-    """Score ``images`` (B, C, 28, 28); ``asked`` (B,) the digit each was sampled for, if any."""
+def judge(
+    classifier: DigitClassifier, images: torch.Tensor, asked: torch.Tensor | None = None, *, threshold: float = CONFIDENT
+) -> SampleQuality:
+    """Score ``images`` (B, C, 28, 28); ``asked`` (B,) the digit each was sampled for, if any;
+    ``threshold`` the confidence that counts a sample as named with confidence."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     probs = classify(classifier, images)
     confidence, answer = probs.max(1)
+    confident = (confidence >= threshold).float().mean().item()
     if asked is None:
-        return SampleQuality(None, confidence.mean().item(), None, len(images))
+        return SampleQuality(None, confidence.mean().item(), None, len(images), confident, threshold)
     asked = asked.cpu()
     if asked.shape != (len(images),):
         raise ValueError(f"asked must hold one digit per image, shape ({len(images)},), got {tuple(asked.shape)}")
     hits = (answer == asked).float()
     per_class = [hits[asked == k].mean().item() if (asked == k).any() else float("nan") for k in range(10)]
-    return SampleQuality(hits.mean().item(), confidence.mean().item(), per_class, len(images))
+    return SampleQuality(hits.mean().item(), confidence.mean().item(), per_class, len(images), confident, threshold)
 
 
 def sample_quality(

@@ -61,3 +61,40 @@ def test_sample_quality_asks_every_digit_of_a_conditional_model(classifier) -> N
     unconditional = models.GatedPixelCNN(in_channels=1, levels=2, hidden=4, n_layers=1)
     quality, _ = sample_quality.sample_quality(unconditional, classifier, per_class=1)
     assert quality.asked_fraction is None and 0.1 <= quality.mean_confidence <= 1.0
+
+
+def test_judge_counts_confident_answers_with_binomial_standard_errors() -> None:
+    class Graded(torch.nn.Module):  # image k gets logit 2k for digit 3: confidence rises with k
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            logits = torch.zeros(len(x), 10)
+            logits[:, 3] = 2.0 * torch.arange(len(x)).float()
+            return logits
+
+    images = torch.rand(5, 1, 28, 28)
+    confidence = torch.softmax(torch.tensor([8.0] + [0.0] * 9), 0)[0].item()  # image 4's, about 0.997
+    quality = sample_quality.judge(Graded(), images, torch.tensor([3, 3, 3, 3, 0]))
+    expected = sum(torch.softmax(torch.tensor([2.0 * k] + [0.0] * 9), 0)[0].item() >= 0.9 for k in range(5)) / 5
+    assert quality.confident_fraction == pytest.approx(expected) and expected == 0.4 and confidence >= 0.9
+    # image 0's logits are all equal, so its answer is digit 0, not the asked 3; image 4 was asked for a 0
+    assert quality.asked_fraction == pytest.approx(0.6) and quality.asked_se == pytest.approx((0.6 * 0.4 / 5) ** 0.5)
+    assert quality.confident_se == pytest.approx((0.4 * 0.6 / 5) ** 0.5)
+    assert "60.0% ± 21.9% classified as the asked digit, 40.0% ± 21.9% named with confidence >= 0.9" in str(quality)
+    assert sample_quality.judge(Graded(), images, threshold=0.99).confident_fraction == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="threshold"):
+        sample_quality.judge(Graded(), images, threshold=0.0)
+
+
+def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("sample_quality_benchmark", Path(__file__).parents[1] / "benchmarks" / "sample_quality.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    page = tmp_path / "results.md"
+    page.write_text(f"# before\n{benchmark.BEGIN}\nold table\n{benchmark.END}\n# after\n")
+    benchmark.main(["--n", "10", "--checkpoints", "gated_conditional_mnist", "--results", str(page), "--threads", "1"])
+    text = page.read_text()
+    assert text.startswith("# before\n") and text.endswith("# after\n") and "old table" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| `gated_conditional_mnist`"))
+    assert row.count("%") == 4 and "--n 10" in text  # asked and confident, for samples and for the held-out digits
