@@ -77,3 +77,9 @@ def digit_crops(digits_train: data.ImageDataset) -> data.ImageDataset:
     """200 binarised 8x8 crops from the centre of embedded training digits (for quick training)."""
     images = digits_train.images[:200, :, 10:18, 10:18].contiguous()
     return data.ImageDataset(images, digits_train.labels[:200], 2, "digit-crops")
+
+
+@pytest.fixture
+def few_crops(digit_crops: data.ImageDataset) -> data.ImageDataset:
+    """The first 16 of ``digit_crops``: two batches of 8, for tests of what ``fit`` accepts and resumes."""
+    return digit_crops.subset(16)

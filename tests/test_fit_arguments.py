@@ -9,17 +9,7 @@ import math
 import pytest
 import torch
 
-from pixelcnn_edu import data, train
-
-
-@pytest.fixture
-def digits(digit_crops: data.ImageDataset) -> data.ImageDataset:
-    return digit_crops.subset(16)
-
-
-@pytest.fixture
-def tiny(make_pixelcnn):
-    return make_pixelcnn
+from pixelcnn_edu import train
 
 
 BAD_FIT = [
@@ -49,24 +39,24 @@ BAD_FIT = [
 
 
 @pytest.mark.parametrize(("name", "value", "error", "message"), BAD_FIT, ids=[f"{n}={v!r}" for n, v, *_ in BAD_FIT])
-def test_fit_refuses_a_bad_argument_before_training(digits, tiny, name, value, error, message) -> None:
-    model = tiny()
+def test_fit_refuses_a_bad_argument_before_training(few_crops, make_pixelcnn, name, value, error, message) -> None:
+    model = make_pixelcnn()
     before = [p.detach().clone() for p in model.parameters()]
     with pytest.raises(error, match=message):
-        train.fit(model, digits, digits, **{"progress": False, name: value})
+        train.fit(model, few_crops, few_crops, **{"progress": False, name: value})
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # nothing trained
 
 
 @pytest.mark.parametrize("where", ["train", "test"])
-def test_a_tensor_passed_as_a_dataset_gets_a_named_error(digits, tiny, where) -> None:
-    sets = {"train": digits, "test": digits, where: digits.images}
+def test_a_tensor_passed_as_a_dataset_gets_a_named_error(few_crops, make_pixelcnn, where) -> None:
+    sets = {"train": few_crops, "test": few_crops, where: few_crops.images}
     with pytest.raises(TypeError, match=f"{where} must be a data.ImageDataset"):
-        train.fit(tiny(), sets["train"], sets["test"], progress=False)
+        train.fit(make_pixelcnn(), sets["train"], sets["test"], progress=False)
 
 
-def test_clipping_stays_available_and_none_turns_it_off(digits, tiny) -> None:
+def test_clipping_stays_available_and_none_turns_it_off(few_crops, make_pixelcnn) -> None:
     for clip in (None, 0.5, 1):
-        history = train.fit(tiny(), digits, digits, epochs=1, batch_size=8, clip_grad=clip, progress=False)
+        history = train.fit(make_pixelcnn(), few_crops, few_crops, epochs=1, batch_size=8, clip_grad=clip, progress=False)
         assert math.isfinite(history.test_bpd[-1])
 
 
@@ -79,11 +69,11 @@ BAD_EVALUATE = [
 
 
 @pytest.mark.parametrize(("name", "value", "error", "message"), BAD_EVALUATE, ids=[f"{n}={v!r}" for n, v, *_ in BAD_EVALUATE])
-def test_evaluate_refuses_a_bad_argument(digits, tiny, name, value, error, message) -> None:
+def test_evaluate_refuses_a_bad_argument(few_crops, make_pixelcnn, name, value, error, message) -> None:
     with pytest.raises(error, match=message):
-        train.evaluate(tiny(), digits, **{name: value})
+        train.evaluate(make_pixelcnn(), few_crops, **{name: value})
 
 
-def test_evaluate_names_a_tensor_passed_as_the_dataset(digits, tiny) -> None:
+def test_evaluate_names_a_tensor_passed_as_the_dataset(few_crops, make_pixelcnn) -> None:
     with pytest.raises(TypeError, match="dataset must be a data.ImageDataset"):
-        train.evaluate(tiny(), digits.images)
+        train.evaluate(make_pixelcnn(), few_crops.images)

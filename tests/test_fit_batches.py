@@ -17,11 +17,6 @@ def digits(digits_train: data.ImageDataset) -> data.ImageDataset:
     return digits_train.subset(24)  # whole digits: each one tells itself apart from the others
 
 
-@pytest.fixture
-def tiny(make_pixelcnn):
-    return make_pixelcnn
-
-
 def batches_seen(model: models.PixelCNN, digits: data.ImageDataset, monkeypatch: pytest.MonkeyPatch, **fit) -> list[torch.Tensor]:
     """The index in ``digits`` of every image of every training batch, in the order fit used them."""
     seen: list[torch.Tensor] = []
@@ -38,22 +33,22 @@ def batches_seen(model: models.PixelCNN, digits: data.ImageDataset, monkeypatch:
     return seen
 
 
-def test_every_epoch_reshuffles_and_the_seed_fixes_the_order(digits, tiny, monkeypatch) -> None:
+def test_every_epoch_reshuffles_and_the_seed_fixes_the_order(digits, make_pixelcnn, monkeypatch) -> None:
     assert len({tuple(img.flatten().tolist()) for img in digits.images}) == len(digits)  # each image identifiable
-    first = batches_seen(tiny(), digits, monkeypatch, epochs=3, batch_size=8, seed=5)
+    first = batches_seen(make_pixelcnn(), digits, monkeypatch, epochs=3, batch_size=8, seed=5)
     epochs = [torch.cat(first[i : i + 3]) for i in (0, 3, 6)]  # 24 images in 3 batches per epoch
     for order in epochs:
         assert sorted(order.tolist()) == list(range(24))  # every image once per epoch
     assert not torch.equal(epochs[0], epochs[1]) and not torch.equal(epochs[1], epochs[2])
-    again = batches_seen(tiny(), digits, monkeypatch, epochs=3, batch_size=8, seed=5)
+    again = batches_seen(make_pixelcnn(), digits, monkeypatch, epochs=3, batch_size=8, seed=5)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
-    other = batches_seen(tiny(), digits, monkeypatch, epochs=1, batch_size=8, seed=6)
+    other = batches_seen(make_pixelcnn(), digits, monkeypatch, epochs=1, batch_size=8, seed=6)
     assert not torch.equal(torch.cat(other), epochs[0])
 
 
-def test_an_error_inside_the_optimizer_step_saves_and_the_run_resumes_to_the_same_weights(digits, tiny, monkeypatch, tmp_path: Path) -> None:
+def test_an_error_inside_the_optimizer_step_saves_and_the_run_resumes_to_the_same_weights(digits, make_pixelcnn, monkeypatch, tmp_path: Path) -> None:
     fit = dict(epochs=2, batch_size=8, progress=False, seed=1)
-    reference = tiny()
+    reference = make_pixelcnn()
     train.fit(reference, digits, digits, **fit)
 
     real_step, calls = torch.optim.Adam.step, [0]
@@ -67,11 +62,11 @@ def test_an_error_inside_the_optimizer_step_saves_and_the_run_resumes_to_the_sam
     path = tmp_path / "run.pt"
     monkeypatch.setattr(torch.optim.Adam, "step", failing_step)
     with pytest.raises(RuntimeError, match="simulated failure"):
-        train.fit(tiny(), digits, digits, checkpoint=path, **fit)
+        train.fit(make_pixelcnn(), digits, digits, checkpoint=path, **fit)
     monkeypatch.setattr(torch.optim.Adam, "step", real_step)
     saved = torch.load(path, weights_only=True)
     assert saved["epoch"] == 1 and saved["training"]["batch"] == 0  # the failed step is not counted
-    resumed = tiny()
+    resumed = make_pixelcnn()
     train.fit(resumed, digits, digits, checkpoint=path, **fit)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
