@@ -211,11 +211,12 @@ class AutoregressiveModel(nn.Module):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             init = cls.__dict__["__init__"]
+            renamed = OLD_NAMES.keys() - inspect.signature(init).parameters.keys()  # read once, at class creation
 
             @functools.wraps(init)
             def checked_init(self: AutoregressiveModel, *args: Any, **kwargs: Any) -> None:
-                known = inspect.signature(init).parameters
-                for old in kwargs.keys() & OLD_NAMES.keys() - known.keys():
+                old = next((name for name in kwargs if name in renamed), None)
+                if old is not None:
                     raise TypeError(f"{cls.__name__} takes {OLD_NAMES[old]}= (called {old} before version 0.3), got {old}=")
                 init(self, *args, **kwargs)
 
