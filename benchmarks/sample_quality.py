@@ -4,12 +4,14 @@
     python benchmarks/sample_quality.py --results docs/results.md   # also rewrite the table there
     python benchmarks/sample_quality.py --train-classifier   # retrain and rewrite the shipped weights first
     python benchmarks/sample_quality.py --checkpoints runs/gpu/*.pt --device cuda --save-samples runs/gpu
+    python benchmarks/sample_quality.py --classifier old_weights.pt   # judge with other classifier weights
 
 For every checkpoint, its bits/dim on the 500 held-out digits and ``--n`` samples at 28 x 28 from the cached sampler (a conditional model is asked
 for every digit equally often): the fraction the classifier names with confidence >= 0.9, and for a
 conditional model the fraction classified as the asked digit, each with its binomial standard error.
-The 500 held-out digits, at each checkpoint's levels and colours, are the reference line. Prints one
-Markdown table; it is not a test.
+The 500 held-out digits, at each checkpoint's levels and colours, are the reference line; the same
+digits with their tiles shuffled (``sample_quality.shuffle_tiles``: strokes that form no digit) the
+floor. Prints one Markdown table; it is not a test.
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ def row(name: str, path: Path, classifier: sample_quality.DigitClassifier, args:
     )
 
 
+def floor_line(classifier: sample_quality.DigitClassifier) -> str:
+    """The classifier on strokes that form no digit: the 500 held-out digits with their 7 x 7 tiles shuffled."""
+    held_out = real_digits(256, colour=False)
+    shuffled = sample_quality.judge(classifier, sample_quality.shuffle_tiles(held_out.images, torch.Generator().manual_seed(0)))
+    return (f"The floor: the 500 held-out digits with their 7 × 7 tiles shuffled (strokes that form no digit) are named with "
+            f"confidence ≥ 0.9 in {percent(shuffled.confident_fraction, shuffled.confident_se)}.")
+
+
 def write_results(path: Path, table: str, args: argparse.Namespace) -> None:
     """Replace the table between the markers in ``path`` (a Markdown file) with ``table`` and its provenance."""
     text = path.read_text()
@@ -88,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-samples", type=Path, default=None, help="folder for each model's samples (<name>.samples.pt)")
     parser.add_argument("--results", type=Path, default=None, help="a Markdown file whose sample-quality table to rewrite")
     parser.add_argument("--train-classifier", action="store_true", help="retrain the classifier and overwrite its shipped weights")
+    parser.add_argument("--classifier", type=Path, default=sample_quality.WEIGHTS,
+                        help="digit classifier weights to judge with (default: the shipped ones)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1: the model's own distribution)")
@@ -96,13 +108,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.n < 10 or args.n % 10:
         parser.error(f"--n must be a multiple of 10 (every digit asked equally often), got {args.n}")
     torch.set_num_threads(args.threads)
+    if args.train_classifier and args.classifier != sample_quality.WEIGHTS:
+        parser.error("--train-classifier rewrites the shipped weights and judges with them; leave out --classifier")
     if args.train_classifier:
         start = time.perf_counter()
         classifier = sample_quality.train_classifier(data.load_dataset(data.EMBEDDED, "train", 256), seed=args.seed)
         sample_quality.WEIGHTS.parent.mkdir(exist_ok=True)
         torch.save(classifier.state_dict(), sample_quality.WEIGHTS)
         print(f"trained the digit classifier in {time.perf_counter() - start:.0f} s -> {sample_quality.WEIGHTS}")
-    classifier = sample_quality.load_classifier()
+    classifier = sample_quality.load_classifier(args.classifier)
     names = args.checkpoints or sorted(p.stem for p in checkpoints.BUNDLED_DIR.glob("*.pt"))
     print(HEADER)
     rows = []
@@ -110,8 +124,9 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(name) if name.endswith(".pt") else train.bundled_checkpoint(name)
         rows.append(row(path.stem, path, classifier, args))
         print(rows[-1], flush=True)
+    print(floor := floor_line(classifier))
     if args.results is not None:
-        write_results(args.results, HEADER + "\n" + "\n".join(rows), args)
+        write_results(args.results, HEADER + "\n" + "\n".join(rows) + "\n\n" + floor, args)
         print(f"wrote the table to {args.results}")
 
 

@@ -106,6 +106,19 @@ def test_shipped_checkpoints_are_in_the_current_format_and_load_into_their_model
     assert state["config"] == model.config() and state["epoch"] >= 1 and "optimizer" not in state
 
 
+def test_the_shipped_checkpoints_keep_the_wheel_small() -> None:
+    """Every shipped checkpoint goes into the wheel: together they stay under 20 MB."""
+    sizes = {p.name: p.stat().st_size for p in checkpoints.BUNDLED_DIR.glob("*.pt")}
+    assert sizes and sum(sizes.values()) < 20e6, sizes
+
+
+def test_every_shipped_checkpoint_stores_the_command_that_trained_it() -> None:
+    for name in SHIPPED:
+        state = checkpoints.load_checkpoint(checkpoints.bundled_checkpoint(name))
+        assert state["command"].startswith("python -m pixelcnn_edu train "), name
+        assert f"--epochs {state['epoch']}" in state["command"] or "--epochs" not in state["command"], name
+
+
 def test_a_shipped_checkpoint_resumes_and_fine_tunes(digits_train: data.ImageDataset, tmp_path: Path) -> None:
     crops = data.ImageDataset(digits_train.images[:64, :, 6:22, 6:22].contiguous(), digits_train.labels[:64], 2, "crops")
     copy = shutil.copy(checkpoints.bundled_checkpoint("pixelcnn_mnist"), tmp_path / "resume.pt")

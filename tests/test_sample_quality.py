@@ -29,6 +29,25 @@ def test_noise_gets_low_confidence_and_few_hits(classifier) -> None:
     assert quality.asked_fraction < 0.35
 
 
+def test_strokes_that_form_no_digit_are_not_named_with_confidence(classifier) -> None:
+    """The defect: the classifier named 37% of tile-shuffled test digits (and 28% of a 3-epoch
+    PixelCNN's scribbles) with confidence >= 0.9, so confidence could not tell strokes from digits."""
+    held_out = data.load_dataset(data.EMBEDDED, "test", 256)
+    shuffled = sample_quality.shuffle_tiles(held_out.images, torch.Generator().manual_seed(123))
+    assert sample_quality.judge(classifier, shuffled).confident_fraction < 0.05
+    assert sample_quality.judge(classifier, held_out.images).confident_fraction > 0.8
+
+
+def test_shuffle_tiles_moves_whole_tiles_and_keeps_every_pixel() -> None:
+    images = torch.arange(2 * 28 * 28, dtype=torch.float32).reshape(2, 1, 28, 28)
+    shuffled = sample_quality.shuffle_tiles(images, torch.Generator().manual_seed(0))
+    for b in range(2):
+        tiles = {tuple(images[b, 0, 7 * r:7 * r + 7, 7 * c:7 * c + 7].flatten().tolist()) for r in range(4) for c in range(4)}
+        moved = {tuple(shuffled[b, 0, 7 * r:7 * r + 7, 7 * c:7 * c + 7].flatten().tolist()) for r in range(4) for c in range(4)}
+        assert moved == tiles
+    assert not torch.equal(shuffled, images)
+
+
 def test_to_grey_stretches_each_image_and_keeps_flat_ones_at_zero() -> None:
     x = torch.stack([torch.full((3, 2, 2), 0.4), torch.tensor([0.2, 0.6]).repeat(3, 2, 1)])
     grey = sample_quality.to_grey(x)
@@ -98,3 +117,4 @@ def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> 
     assert text.startswith("# before\n") and text.endswith("# after\n") and "old table" not in text
     row = next(line for line in text.splitlines() if line.startswith("| `gated_conditional_mnist`"))
     assert row.count("%") == 4 and "--n 10" in text  # asked and confident, for samples and for the held-out digits
+    assert "tiles shuffled" in text
