@@ -3,10 +3,12 @@
 Bits/dim says how well a model predicts real digits, not whether its samples look like digits. A
 classifier trained once on the embedded training digits answers the second question: for a
 class-conditional model, the fraction of samples classified as the digit they were asked for; for
-any model, the classifier's mean confidence in its own answer. Colour images are compared after
-:func:`to_grey`, which also stretches each image to the full range (coloured digits are bright
-strokes on a dark, non-black background). The trained weights ship with the package
-(``classifier/digit_classifier.pt``); :func:`train_classifier` is the command that made them.
+any model, the fraction it names with confidence >= 0.9. It was also shown the training digits cut
+into tiles and shuffled, strokes that form no digit, and taught to answer those with 1/10 for every
+digit (:func:`train_classifier`), so a confident answer means "looks like a digit", not "has ink".
+Colour images are compared after :func:`to_grey`, which also stretches each image to the full range
+(coloured digits are bright strokes on a dark, non-black background). The trained weights ship with the
+package (``classifier/digit_classifier.pt``); :func:`train_classifier` is the function that made them.
 """
 
 from __future__ import annotations
@@ -84,9 +86,9 @@ def train_classifier(
 
     Outlier exposure (Hendrycks et al. 2019, "Deep anomaly detection with outlier exposure"): every batch
     also holds the same digits with their 7 x 7 tiles shuffled (:func:`shuffle_tiles`), and the loss,
-    weighted by ``outlier_weight``, pulls their answer towards 1/10 for every digit. Without it the
-    classifier named scribbles of strokes with confidence >= 0.9 almost as often as digits, so its
-    confidence could not tell a model that draws digits from one that draws strokes."""
+    weighted by ``outlier_weight``, pulls their answer towards 1/10 for every digit. Without it the same
+    network names scribbles of strokes with confidence >= 0.9 almost as often as a trained model's samples
+    (docs/results.md, "Sample quality"), and its confidence cannot tell the two apart."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     classifier = DigitClassifier()
