@@ -43,7 +43,9 @@ def main() -> None:
         first, *others = result.scores
         for other in others:
             diff, error = ablation.difference(result, other, first)
-            print(f"{other} - {first}: {diff:+.4f} ± {error:.4f} bits/dim")
+            n = len(result.seeds)
+            verdict = "beyond the noise" if ablation.beyond_noise(diff, error, n) else "not established"
+            print(f"{other} - {first}: {diff:+.4f} ± {error:.4f} bits/dim, paired over {n} seeds: {verdict}")
         print(f"({time.perf_counter() - start:.0f} s)\n")
 
 

@@ -210,17 +210,37 @@ def run_study(
     return result
 
 
+# two-sided 5% critical values of Student's t with df degrees of freedom (df = seeds - 1)
+T_CRITICAL_5 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+                11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
+                20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+
+
+def t_critical(df: int) -> float:
+    """The two-sided 5% critical value of Student's t with ``df`` degrees of freedom (for a df between
+    two entries of the table, the smaller df's value, which is the stricter one)."""
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise ValueError(f"df must be an int >= 1 (seeds - 1), got {df!r}")
+    return T_CRITICAL_5[max(k for k in T_CRITICAL_5 if k <= df)]
+
+
 def difference(result: StudyResult, a: str, b: str) -> tuple[float, float]:
-    """Mean test bits/dim of ``a`` minus that of ``b``, and the standard error of that difference
-    (the seeds' spreads combined); a difference within about two standard errors is noise."""
+    """Mean test bits/dim of ``a`` minus that of ``b``, and the standard error of that mean, paired by
+    seed: a seed gives both variants the same initial draw and batch order, so the per-seed differences
+    a_s - b_s are what varies. NaN standard error with one seed (nothing to measure the noise with)."""
     for variant in (a, b):
         if variant not in result.scores:
             raise ValueError(f"no variant {variant!r} in this result; it has {list(result.scores)}")
-    n_a, n_b = len(result.scores[a]), len(result.scores[b])
-    error = math.sqrt(result.spread(a) ** 2 / n_a + result.spread(b) ** 2 / n_b)
-    return result.mean(a) - result.mean(b), error
+    if len(result.scores[a]) != len(result.scores[b]):
+        raise ValueError(f"{a!r} and {b!r} were run with different numbers of seeds; pair them seed by seed")
+    diffs = [x - y for x, y in zip(result.scores[a], result.scores[b])]
+    error = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else float("nan")
+    return statistics.fmean(diffs), error
 
 
-def beyond_noise(diff: float, error: float) -> bool:
-    """Whether a difference of means counts as real: larger than two of its standard errors."""
-    return abs(diff) > 2 * error
+def beyond_noise(diff: float, error: float, seeds: int) -> bool:
+    """Whether a paired difference over ``seeds`` seeds counts as real: the paired t-test at 5%,
+    |diff / error| > t_critical(seeds - 1) (4.30 for 3 seeds, not 2). One seed never counts."""
+    if seeds < 2 or not math.isfinite(error):
+        return False
+    return abs(diff) > t_critical(seeds - 1) * error

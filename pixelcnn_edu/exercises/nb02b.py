@@ -10,8 +10,8 @@ from ._common import _describe, _unanswered, _verdict
 def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
     """Exercises 02b.1-3: after ``result = ablation.run_study(...)``, name the ``best`` variant
     (lowest mean test bits/dim) and say whether its lead over the runner-up is ``beyond_noise``:
-    larger than two standard errors of the difference (``ablation.difference``)."""
-    from ..ablation import StudyResult, beyond_noise as is_real, difference
+    the paired t-test over the seeds (``ablation.difference``, ``ablation.beyond_noise``)."""
+    from ..ablation import StudyResult, beyond_noise as is_real, difference, t_critical
 
     if not isinstance(result, StudyResult):
         return _unanswered("run the study first: result = ablation.run_study(...), then pass result.")
@@ -29,12 +29,14 @@ def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
     if len(ranked) < 2:
         return _verdict(True, f"{best!r} is the only variant.")
     diff, error = difference(result, ranked[1], best)
-    real = is_real(diff, error)
+    real = is_real(diff, error, len(result.seeds))
+    critical = t_critical(len(result.seeds) - 1) if len(result.seeds) > 1 else float("nan")
     if beyond_noise != real:
         if real:
-            return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, more than twice its standard error "
-                                   f"({error:.4f}): the seeds agree, so the lead is beyond their noise.")
-        return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, but the standard error of that difference "
-                               f"is {error:.4f}: another set of seeds could reverse it.")
+            return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, {abs(diff) / error:.1f} standard errors "
+                                   f"({error:.4f}), past the {critical:.2f} that {len(result.seeds)} seeds need: the lead is beyond their noise.")
+        return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim with a paired standard error of {error:.4f}: "
+                               f"with {len(result.seeds)} seeds that is not past {critical:.2f} standard errors, so another "
+                               f"set of seeds could reverse it.")
     verdict = "beyond the noise of the seeds" if real else "within the noise of the seeds"
     return _verdict(True, f"{best!r} is best, by {diff:.4f} ± {error:.4f} bits/dim over {ranked[1]!r}: {verdict}.")
