@@ -20,8 +20,9 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from .baselines import level_counts
 from .checks import check_images
-from .likelihoods import Categorical, to_level_index
+from .likelihoods import Categorical
 
 SCHEDULES = ("constant", "cosine")
 
@@ -109,12 +110,8 @@ def start_at_marginal(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
         )
     if not isinstance(images, torch.Tensor) or images.dim() == 0 or images.shape[0] == 0:
         raise ValueError(f"start_at_marginal needs a tensor of training images (N, C, H, W) with N >= 1, got {images!r:.80}")
-    counts = torch.ones(model.in_channels, likelihood.levels, dtype=torch.float64)  # Laplace's +1
-    for chunk in images.split(1024):  # a large training set is counted a slice at a time
-        check_images(chunk, in_channels=model.in_channels, levels=likelihood.levels, name="images")
-        index = to_level_index(chunk, likelihood.levels)  # (n, C, H, W)
-        for c, row in enumerate(counts):
-            row += torch.bincount(index[:, c].flatten().cpu(), minlength=likelihood.levels)
+    check_images(images[:1], in_channels=model.in_channels, levels=likelihood.levels, name="images")
+    counts = level_counts(images, likelihood.levels, per_position=False)  # (C, levels), Laplace's +1
     log_freq = (counts / counts.sum(1, keepdim=True)).log()  # (C, levels)
     order = getattr(model, "output_order", torch.arange(layer.out_channels))  # logit j is the layer's map order[j]
     layer.bias[order.to(layer.bias.device)] = log_freq.flatten().to(layer.bias)

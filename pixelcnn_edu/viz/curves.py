@@ -222,10 +222,16 @@ def plot_discretized_logistic(
 
 
 def plot_curves(
-    x: Any, panels: Mapping[str, Mapping[str, Any]], *, xlabel: str, title: str | None = None
+    x: Any,
+    panels: Mapping[str, Mapping[str, Any]],
+    *,
+    xlabel: str,
+    title: str | None = None,
+    baselines: Mapping[str, float] | None = None,
 ) -> Figure:
     """Line plots side by side: ``panels`` maps each panel's y-axis label to {curve label: y values},
-    every curve drawn against ``x`` (a 1-D tensor or array)."""
+    every curve drawn against ``x`` (a 1-D tensor or array). ``baselines`` {label: y} are drawn in every
+    panel as dashed grey horizontal lines (e.g. what a context-free model scores, ``baselines.py``)."""
     xs = _as_tensor(x, "x").flatten()
     if not panels:
         raise ValueError("panels is empty: give at least one {y label: {curve label: values}}")
@@ -237,6 +243,8 @@ def plot_curves(
             if ys.numel() != xs.numel():
                 raise ValueError(f"curve {label!r} has {ys.numel()} values for {xs.numel()} x values")
             ax.plot(xs.numpy(), ys.numpy(), label=label)
+        for k, (label, y) in enumerate((baselines or {}).items()):
+            ax.axhline(float(y), color="0.35", linestyle=("--", ":", "-.")[k % 3], linewidth=1.2, label=label)
         if torch.equal(xs, xs.round()):  # whole x values (epochs, layers): no ticks in between
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
