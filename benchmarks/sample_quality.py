@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1: the model's own distribution)")
     args = parser.parse_args(argv)
-    args.argv = list(argv) if argv is not None else __import__("sys").argv[1:]
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.n < 10 or args.n % 10:
         parser.error(f"--n must be a multiple of 10 (every digit asked equally often), got {args.n}")
     torch.set_num_threads(args.threads)

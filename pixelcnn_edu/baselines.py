@@ -22,15 +22,17 @@ from .likelihoods import to_level_index
 
 def level_counts(images: torch.Tensor, levels: int, *, per_position: bool) -> torch.Tensor:
     """Counts of each level, plus 1, in ``images`` (N, C, H, W) in [0, 1] on the level grid:
-    (C, levels), or (C, H, W, levels) with ``per_position``. Counted 1,024 images at a time."""
+    (C, levels), or (C, H, W, levels) with ``per_position``. Counted 1,024 images at a time, one
+    ``bincount`` over (cell, level) keys per slice, a cell being a channel or a channel and position."""
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[0] == 0:
         raise ValueError(f"images must be a tensor (N, C, H, W) with N >= 1, got {images!r:.80}")
     c, h, w = images.shape[1:]
+    cells = torch.arange(c * h * w).view(1, c, h, w) if per_position else torch.arange(c).view(1, c, 1, 1)
     counts = torch.ones((c, h, w, levels) if per_position else (c, levels), dtype=torch.float64)
     for chunk in images.split(1024):
         check_images(chunk, in_channels=c, levels=levels, name="images")
-        one_hot = torch.nn.functional.one_hot(to_level_index(chunk, levels).cpu(), levels).double()  # (n, C, H, W, levels)
-        counts += one_hot.sum(0) if per_position else one_hot.sum((0, 2, 3))
+        keys = cells * levels + to_level_index(chunk, levels).cpu()  # (n, C, H, W)
+        counts += torch.bincount(keys.flatten(), minlength=counts.numel()).view(counts.shape)
     return counts
 
 
@@ -38,12 +40,11 @@ def _bits(train: ImageDataset, test: ImageDataset, per_position: bool) -> float:
     if train.levels != test.levels or train.images.shape[1:] != test.images.shape[1:]:
         raise ValueError(f"train and test must share levels and image shape, got {train} and {test}")
     counts = level_counts(train.images, train.levels, per_position=per_position)
-    log2_p = (counts / counts.sum(-1, keepdim=True)).log2()
+    log2_p = (counts / counts.sum(-1, keepdim=True)).log2()  # (C, levels) or (C, H, W, levels)
+    c, h, w = test.images.shape[1:]
+    log2_p = log2_p.view(c, *((h, w) if per_position else (1, 1)), train.levels).expand(c, h, w, train.levels)
     index = to_level_index(test.images, test.levels).cpu()  # (N, C, H, W)
-    if per_position:
-        scores = log2_p.unsqueeze(0).expand(len(test), *log2_p.shape).gather(-1, index.unsqueeze(-1)).squeeze(-1)
-    else:
-        scores = torch.stack([log2_p[ch][index[:, ch]] for ch in range(index.shape[1])], dim=1)
+    scores = log2_p.expand(len(test), c, h, w, train.levels).gather(-1, index.unsqueeze(-1))
     return -scores.mean().item()
 
 
