@@ -174,6 +174,17 @@ def test_study_reading_says_what_is_wrong(scores, best, beyond, says, capsys) ->
     assert out.startswith(exercises.NOT_YET) and says in out
 
 
+def test_a_lead_identical_on_every_seed_is_read_without_dividing_by_zero(capsys) -> None:
+    """Per-seed differences that are all equal have a standard error of 0: the lead is beyond the noise,
+    and the check says so to a student who answers False instead of failing with ZeroDivisionError."""
+    from pixelcnn_edu import exercises
+
+    steady = {"3 blocks": [1.5, 1.5, 1.5], "5 blocks": [0.25, 0.5, 0.75], "8 blocks": [0.5, 0.75, 1.0]}  # exact in binary
+    assert not exercises.check_study_reading(synthetic(steady), "5 blocks", False)
+    assert "beyond their noise" in capsys.readouterr().out
+    assert exercises.check_study_reading(synthetic(steady), "5 blocks", True)
+
+
 def test_study_reading_unanswered(capsys) -> None:
     from pixelcnn_edu import exercises
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._common import _describe, _unanswered, _verdict
@@ -33,7 +34,8 @@ def check_study_reading(result: Any, best: Any, beyond_noise: Any) -> bool:
     critical = t_critical(len(result.seeds) - 1) if len(result.seeds) > 1 else float("nan")
     if beyond_noise != real:
         if real:
-            return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, {abs(diff) / error:.1f} standard errors "
+            t = abs(diff) / error if error > 0 else math.inf  # every seed gave the same difference: no spread at all
+            return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim, {t:.1f} standard errors "
                                    f"({error:.4f}), past the {critical:.2f} that {len(result.seeds)} seeds need: the lead is beyond their noise.")
         return _verdict(False, f"{best!r} leads {ranked[1]!r} by {diff:.4f} bits/dim with a paired standard error of {error:.4f}: "
                                f"with {len(result.seeds)} seeds that is not past {critical:.2f} standard errors, so another "
