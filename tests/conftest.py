@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -16,6 +19,9 @@ from pixelcnn_edu import data, models
 # The tensors here are tiny: a second thread only adds synchronisation, and on shared, busy
 # cores OpenMP's waiting makes a 1 ms convolution take hundreds of milliseconds.
 torch.set_num_threads(1)
+
+# The worked solutions live beside the notebooks, outside the package: tests import them as ``solutions``.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
 
 def seeded_model(cls: type[models.AutoregressiveModel], seed: int = 0, **kwargs: Any) -> models.AutoregressiveModel:

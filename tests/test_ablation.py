@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from solutions import solution
+
 from pixelcnn_edu import ablation, data, train
 
 TINY = ablation.Budget(hidden=12, n_layers=1, kernel_size=3, epochs=1, train_limit=32, test_limit=16, batch_size=16)
@@ -197,8 +199,8 @@ def test_study_reading_unanswered(capsys) -> None:
 @pytest.mark.parametrize("scores", [CLEAR, NOISY])
 def test_worked_solutions_pass_the_check(number, scores, capsys) -> None:
     from pixelcnn_edu import exercises
-    from pixelcnn_edu.exercises.solutions import nb02b
+    from solutions import nb02b
 
     result = synthetic(scores)
     assert exercises.check_study_reading(result, *getattr(nb02b, f"exercise_{number}")(result))
-    assert f"def exercise_{number}(" in exercises.solution("02b", number).data
+    assert f"def exercise_{number}(" in solution("02b", number).data

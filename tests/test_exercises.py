@@ -10,6 +10,8 @@ import pytest
 import torch
 from torch import nn
 
+from solutions import solution
+
 from pixelcnn_edu import exercises, layers, masks, models, receptive_field
 
 
@@ -270,7 +272,7 @@ NB02_CHECKS = {1: exercises.check_kept_weights, 2: exercises.check_blind_spot_si
 
 @pytest.mark.parametrize("number", sorted(NB02_CHECKS))
 def test_each_worked_solution_passes_its_check(number):
-    from pixelcnn_edu.exercises.solutions import nb02
+    from solutions import nb02
 
     answer = getattr(nb02, f"exercise_{number}")()
     assert run(NB02_CHECKS[number], answer)[0] is True
@@ -292,10 +294,10 @@ def test_worked_solutions_of_03_and_05_pass_the_notebooks_checks(notebook, numbe
     import importlib
 
     check, settings = NOTEBOOK_CHECKS[notebook, number]
-    solution = getattr(importlib.import_module(f"pixelcnn_edu.exercises.solutions.nb{notebook}"), f"exercise_{number}")
-    answer = solution if (notebook, number) in {("05", 1), ("05", 3)} else solution()  # those two ask for a function
+    worked = getattr(importlib.import_module(f"solutions.nb{notebook}"), f"exercise_{number}")
+    answer = worked if (notebook, number) in {("05", 1), ("05", 3)} else worked()  # those two ask for a function
     assert run(check, answer, **settings)[0] is True
-    assert f"def exercise_{number}(" in exercises.solution(notebook, number).data
+    assert f"def exercise_{number}(" in solution(notebook, number).data
 
 
 def test_the_03_2_check_names_each_slip():
@@ -320,17 +322,17 @@ def test_the_05_2_check_names_each_slip():
 
 
 def test_solution_shows_the_source_of_the_worked_solution():
-    shown = exercises.solution("02", 2).data
-    assert "def exercise_2()" in shown and "pixelcnn_edu/exercises/solutions/nb02.py" in shown and "```python" in shown
+    shown = solution("02", 2).data
+    assert "def exercise_2()" in shown and "from `nb02.py`" in shown and "```python" in shown
 
 
-@pytest.mark.parametrize("notebook, number, message", [("01", 1, "no worked solutions for notebook '01'"),
+@pytest.mark.parametrize("notebook, number, message", [("99", 1, "no worked solutions for notebook '99'"),
                                                        ("2", 1, "no worked solutions"),
                                                        ("02", 4, "has no exercise 4"),
                                                        ("02", "1", "has no exercise '1'")])
 def test_solution_rejects_unknown_exercises(notebook, number, message):
     with pytest.raises(ValueError, match=message):
-        exercises.solution(notebook, number)
+        solution(notebook, number)
 
 
 # --- 03.1 colour mask at the kernel centre ---------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from pixelcnn_edu import exercises, models, receptive_field, sampling
-from pixelcnn_edu.exercises.solutions import nb07 as solutions
+from solutions import nb07 as solutions
+from solutions import solution
 from pixelcnn_edu.models.transformer import CausalSelfAttention
 
 
@@ -108,4 +109,4 @@ def test_kv_cache_floats_are_the_buffers_the_sampler_fills(monkeypatch: pytest.M
 
 def test_the_worked_solutions_are_shown_as_source() -> None:
     for number in (1, 2, 3):
-        assert f"def exercise_{number}(" in exercises.solution("07", number).data
+        assert f"def exercise_{number}(" in solution("07", number).data

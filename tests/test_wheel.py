@@ -206,6 +206,7 @@ def test_wheel_declares_the_core_dependencies_extras_licence_and_python(built: B
     assert "pixelcnn_edu/classifier/digit_classifier.pt" in names
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("pixelcnn_edu/checkpoints/")) == BUNDLED
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if "solution" in n]  # the worked solutions stay with the teachers' repository
     assert re.search(r"^pixelcnn-edu = pixelcnn_edu\.cli:main$", entry_points, re.M)
 
 
@@ -263,7 +264,8 @@ def test_the_core_modules_and_the_embedded_digits_work_with_the_core_dependencie
             "torchvision": torchvision, "fallback": fallback, "warning": str(caught[0].message) if caught else "",
         }))
     """))
-    assert {"pixelcnn_edu.scores", "pixelcnn_edu.sample_quality", "pixelcnn_edu.exercises.solutions"} <= set(found["modules"])
+    assert {"pixelcnn_edu.scores", "pixelcnn_edu.sample_quality", "pixelcnn_edu.exercises"} <= set(found["modules"])
+    assert not [name for name in found["modules"] if "solution" in name]
     assert found["sha256"] == EMBEDDED_SHA256 and found["n_train"] == 4500
     assert DATASETS_HINT in found["torchvision"]
     assert found["fallback"] == "mnist-embedded" and DATASETS_HINT in found["warning"]

@@ -22,9 +22,10 @@ They live in one module per notebook, named by its number: exercise 03.2 is in `
 * ``nb05``: the discretised logistic mixture;
 * ``nb06``: fast sampling, completion and likelihood as a score;
 * ``nb07``: pixel transformers;
-* ``_common``: what the checks share (the message prefixes, reading and reporting an answer);
-* ``solutions``: worked solutions for teachers, one module per notebook; ``solution("02", 1)``
-  shows one as the package's own source (the notebooks never print them).
+* ``_common``: what the checks share (the message prefixes, reading and reporting an answer).
+
+The worked solutions, for teachers, are not part of the package: they live in the repository's
+``notebooks/solutions/``, so a student's install does not carry them.
 """
 
 from ._common import CORRECT, NOT_YET, UNANSWERED
@@ -36,7 +37,6 @@ from .nb04 import check_gate, check_layers_to_reach, check_stack_masks
 from .nb05 import check_level_probs, check_log_sigmoid_difference, check_param_channels
 from .nb06 import check_auroc, check_naive_positions, check_tempered
 from .nb07 import check_causal_pairs, check_crossover_length, check_kv_cache_floats
-from .solutions import solution
 
 __all__ = [
     "CORRECT", "NOT_YET", "UNANSWERED",
@@ -56,6 +56,4 @@ __all__ = [
     "check_naive_positions", "check_tempered", "check_auroc",
     # notebook 07
     "check_causal_pairs", "check_crossover_length", "check_kv_cache_floats",
-    # worked solutions, for teachers
-    "solution",
 ]

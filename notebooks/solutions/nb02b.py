@@ -6,7 +6,7 @@ from the student's own ``result`` the way a careful reader of the table would.
 
 from __future__ import annotations
 
-from ...ablation import StudyResult, beyond_noise, difference
+from pixelcnn_edu.ablation import StudyResult, beyond_noise, difference
 
 
 def read_study(result: StudyResult) -> tuple[str, bool]:
