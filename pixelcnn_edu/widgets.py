@@ -166,18 +166,29 @@ class SamplingStepper(ipw.VBox):
             f" · −log₂ p = {bits:.2f} bits · total {total:.2f} bits"
         )
 
-    def frames_figure(self, steps: Sequence[int] | None = None):
+    def frames_figure(self, steps: Sequence[int] | None = None, *, distributions: bool = False):
         """A static matplotlib figure of the canvas at ``steps`` (default: 0, a quarter, half,
         three quarters and all of the steps), for readers of a static copy of the notebook, who
-        see no live widget."""
+        see no live widget. ``distributions=True`` adds under each canvas the distribution its
+        last step was drawn (or scored) from, as the widget's chart shows it."""
         total = len(self.trace)
         steps = [round(total * k / 4) for k in range(5)] if steps is None else list(steps)
         if not steps or any(isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= total for t in steps):
             raise ValueError(f"steps must be a non-empty list of ints in [0, {total}], got {steps!r}")
+        if not isinstance(distributions, bool):
+            raise TypeError(f"distributions must be True or False, got {distributions!r}")
         frames = torch.stack([self.trace.frame(t, self.index) for t in steps])
         label = "" if self.trace.labels is None else f" (class {int(self.trace.labels[self.index])})"
-        return viz.image_grid(frames, nrow=len(steps), labels=[f"step {t}" for t in steps],
-                              title=f"{self.kind.capitalize()} image {self.index + 1}{label} after {', '.join(map(str, steps))} of {total} steps")
+        title = f"{self.kind.capitalize()} image {self.index + 1}{label} after {', '.join(map(str, steps))} of {total} steps"
+        if not distributions:
+            return viz.image_grid(frames, nrow=len(steps), labels=[f"step {t}" for t in steps], title=title)
+        labels = [f"step {t}: {self._where(t - 1)}" if t > 0 else "step 0: blank" for t in steps]
+        probs = [self.trace.probs[t - 1, self.index] if t > 0 else None for t in steps]
+        values = [int(self.levels_drawn[t - 1]) if t > 0 else None for t in steps]
+        return viz.plot_steps_with_distributions(
+            frames, probs, values, labels=labels, title=title + ", each with p(sub-pixel | earlier)",
+            value_label="drawn value" if self.kind == "sampled" else "true value",
+        )
 
     def _render(self, t: int) -> None:
         self.image.value = self.frame_png(t)
@@ -267,6 +278,19 @@ class ReceptiveFieldExplorer(ipw.VBox):
         """(H, W): the field currently shown."""
         return self.fields_at(self.row.value, self.col.value)[self.depth.value - 1]
 
+    def static_figure(self, depths: Sequence[int] | None = None):
+        """A static matplotlib figure of what the explorer shows: the field of its current pixel
+        after each of ``depths`` layers (default: every depth), for readers of a static copy."""
+        n = len(self.stack)
+        depths = list(range(1, n + 1)) if depths is None else list(depths)
+        if not depths or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= n for d in depths):
+            raise ValueError(f"depths must be a non-empty list of ints in [1, {n}], got {depths!r}")
+        position = (self.row.value, self.col.value)
+        fields = self.fields_at(*position)[[d - 1 for d in depths]]  # (len(depths), H, W)
+        titles = [f"{d} layer{'s' if d > 1 else ''}" for d in depths]
+        return viz.plot_receptive_fields(fields, position, titles=titles,
+                                         title=f"Receptive field of pixel {position} after {', '.join(map(str, depths))} layers")
+
     def _render(self) -> None:
         position = (self.row.value, self.col.value)
         field = self.field
@@ -317,8 +341,10 @@ class MixtureExplorer(ipw.VBox):
     def __repr__(self) -> str:
         return f"MixtureExplorer({len(self.means)} components, {self.mixture.levels} levels)"
 
-    def probs(self) -> torch.Tensor:
-        """(levels,) float64 probabilities of the mixture the sliders describe."""
+    def probs(self, edge_bins: bool | None = None) -> torch.Tensor:
+        """(levels,) float64 probabilities of the mixture the sliders describe; ``edge_bins``
+        overrides the checkbox (None: as it is ticked)."""
+        edge_bins = self.edge_bins.value if edge_bins is None else edge_bins
         weights = torch.tensor([w.value for w in self.weights], dtype=torch.float64)
         if weights.sum() <= 0:
             weights = torch.ones_like(weights)  # all weights at 0: treat them as equal
@@ -326,8 +352,19 @@ class MixtureExplorer(ipw.VBox):
         means = torch.tensor([m.value for m in self.means], dtype=torch.float64)
         log_scales = torch.tensor([s.value for s in self.log_scales], dtype=torch.float64)
         levels = torch.arange(self.mixture.levels)[:, None]  # (L, 1) against (M,) components
-        mass = self.mixture.log_bin_mass(levels, means, log_scales, edge_bins=self.edge_bins.value).exp()  # (L, M)
+        mass = self.mixture.log_bin_mass(levels, means, log_scales, edge_bins=edge_bins).exp()  # (L, M)
         return (mass * weights).sum(1)
+
+    def static_figure(self):
+        """A static matplotlib figure of the mixture the sliders describe, with edge bins and with
+        them forgotten side by side, each sum in its title: for readers of a static copy."""
+        fig = viz.CourseFigure(figsize=(9.0, 3.0), layout="constrained")
+        for ax, edge_bins in zip(fig.subplots(1, 2), (True, False)):
+            p = self.probs(edge_bins)
+            words = "with edge bins" if edge_bins else "edge bins forgotten"
+            viz.plot_distribution(p.float(), ax=ax, check_sum=False, title=f"{words}: sum = {float(p.sum()):.6f}")
+        fig.suptitle(f"The explorer's mixture: {len(self.means)} components over {self.mixture.levels} levels")
+        return fig
 
     def _render(self) -> None:
         p = self.probs()

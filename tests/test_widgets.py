@@ -73,6 +73,21 @@ def test_stepper_frames_figure_shows_the_canvas_at_the_asked_steps(stepper: widg
             stepper.frames_figure(bad)
 
 
+def test_stepper_static_figure_shows_each_steps_distribution_with_its_draw(stepper: widgets.SamplingStepper, trace: sampling.SamplingTrace) -> None:
+    fig = stepper.frames_figure([0, 5, 16], distributions=True)
+    frames, charts = fig.axes[:3], fig.axes[3:]
+    assert [ax.get_title() for ax in frames] == ["step 0: blank", f"step 5: {stepper._where(4)}", f"step 16: {stepper._where(15)}"]
+    assert torch.equal(torch.as_tensor(frames[2].images[0].get_array()), trace.frame(16, 1)[0])
+    assert not charts[0].patches and charts[0].texts[0].get_text() == "nothing drawn yet"
+    for ax, t in zip(charts[1:], (5, 16)):  # the bars are the distribution the widget's chart shows at step t
+        heights = torch.tensor([bar.get_height() for bar in ax.patches], dtype=torch.float32)
+        assert torch.allclose(heights, trace.probs[t - 1, 1].float())
+        assert f"drawn value: {int(stepper.levels_drawn[t - 1])}" in ax.get_legend().get_texts()[0].get_text()
+    assert fig.get_suptitle().endswith("each with p(sub-pixel | earlier)")
+    with pytest.raises(TypeError, match="distributions must be True or False"):
+        stepper.frames_figure(distributions=1)
+
+
 def test_stepper_total_bits_equal_the_log_likelihood(model: models.PixelCNN, trace: sampling.SamplingTrace) -> None:
     x = trace.frame(-1)
     scored = widgets.SamplingStepper(sampling.scoring_trace(model, x), kind="scored")
@@ -132,6 +147,20 @@ def test_explorer_follows_row_col_and_depth(explorer: widgets.ReceptiveFieldExpl
         assert explorer.readout.value.endswith(f"blind spot: {blind}")
         seen.add((explorer.image.value, explorer.readout.value))
     assert len(seen) == 4
+
+
+def test_explorer_static_figure_shows_the_current_pixel_at_each_depth(explorer: widgets.ReceptiveFieldExplorer) -> None:
+    explorer.row.value, explorer.col.value = 4, 2
+    fig = explorer.static_figure()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["1 layer", "2 layers", "3 layers"]
+    for ax, field in zip(panels, explorer.fields_at(4, 2)):
+        assert ax.get_xlabel() == viz.describe_receptive_field(field, (4, 2), short=True)
+    assert fig.get_suptitle() == "Receptive field of pixel (4, 2) after 1, 2, 3 layers"
+    assert [ax.get_title() for ax in explorer.static_figure([3]).axes if ax.get_visible()] == ["3 layers"]
+    for bad in ([], [0], [4], [True]):
+        with pytest.raises(ValueError, match="depths must be"):
+            explorer.static_figure(bad)
 
 
 def test_explorer_caches_fields_per_pixel(explorer: widgets.ReceptiveFieldExplorer) -> None:
@@ -200,5 +229,9 @@ def test_mixture_explorer_sums_to_one_and_responds() -> None:
         weight.value = 0.0
     assert explorer.probs().sum().item() < 1  # equal weights, still without edge bins
     assert repr(explorer) == "MixtureExplorer(3 components, 16 levels)"
+    titles = [ax.get_title() for ax in explorer.static_figure().axes]  # both settings, whatever the checkbox says
+    assert titles == [f"with edge bins: sum = {explorer.probs(True).sum().item():.6f}",
+                      f"edge bins forgotten: sum = {explorer.probs(False).sum().item():.6f}"]
+    assert titles[0].endswith("1.000000") and not titles[1].endswith("1.000000")
     with pytest.raises(ValueError, match="n_components must be 1, 2 or 3"):
         widgets.MixtureExplorer(n_components=4)

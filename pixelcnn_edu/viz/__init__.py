@@ -14,7 +14,7 @@ accepted too. Nothing here imports torchvision.
 Import everything from here (``from pixelcnn_edu import viz; viz.image_grid(...)``); the code
 lives in one module per topic:
 
-* ``images``: image grids, rows of images, PNG files and bytes of images;
+* ``images``: image grids, rows of images, a drawing's steps with their distributions, PNG files and bytes of images;
 * ``mask_plots``: convolution masks (``pixelcnn_edu.masks`` builds them) and token-to-token masks;
 * ``fields``: receptive fields, their pixel classes (``FIELD_CLASSES``), the dependents and attention fields;
 * ``color``: colour connectivity (R -> G -> B), the centre 3x3 picture, channel receptive fields;
@@ -85,7 +85,7 @@ from .fields import (
     receptive_field_to_png,
 )
 from .gated_diagram import plot_gated_block
-from .images import image_grid, image_to_png, plot_image_rows, save_image_grid, tile_images
+from .images import image_grid, image_to_png, plot_image_rows, plot_steps_with_distributions, save_image_grid, tile_images
 from .mask_plots import plot_mask, plot_masks, plot_token_masks
 from .source import show_source
 from .unet_diagram import plot_unet
@@ -94,7 +94,7 @@ __all__ = [
     # _common
     "BAR_COLOR", "GRID_RGB", "GRID_RGB_HEX", "HIGHLIGHT_COLOR", "HIGHLIGHT_RGB", "CourseFigure", "figure_to_png",
     # images
-    "image_grid", "image_to_png", "plot_image_rows", "save_image_grid", "tile_images",
+    "image_grid", "image_to_png", "plot_image_rows", "plot_steps_with_distributions", "save_image_grid", "tile_images",
     # mask_plots
     "plot_mask", "plot_masks", "plot_token_masks",
     # fields

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from ..png import _check_batch, _check_int, image_to_png, save_image_grid, tile_images  # noqa: F401  (re-exported)
 from ._common import _new_figure
+from .curves import plot_distribution
 
 
 # ----------------------------------------------------------------------------- figure helpers
@@ -97,4 +98,35 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], *, title: str | None = Non
         axes[r, 0].text(-0.08, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=9)
     if title is not None:
         fig.suptitle(title)
+    return fig
+
+
+def plot_steps_with_distributions(
+    frames: torch.Tensor,
+    probs: Sequence[torch.Tensor | None],
+    values: Sequence[int | None],
+    *,
+    labels: Sequence[str],
+    value_label: str = "drawn value",
+    title: str | None = None,
+) -> Figure:
+    """A drawing at a few steps: frames (N, C, H, W) in [0, 1] on top, and under each frame the
+    distribution (levels,) its last step was drawn (or scored) from, ``values[k]`` marked; a frame
+    with no step yet (``probs[k] is None``) has an empty panel. The static copy of a stepper."""
+    x = _check_batch(frames)
+    n = x.shape[0]
+    if not len(probs) == len(values) == len(labels) == n:
+        raise ValueError(f"probs, values and labels need one entry per frame ({n}), got {len(probs)}, {len(values)}, {len(labels)}")
+    fig = _new_figure(min(16.0, 2.9 * n), 5.4)
+    axes = fig.subplots(2, n, squeeze=False, height_ratios=[1.2, 1.0])
+    for k in range(n):
+        _show_image(axes[0, k], x[k])
+        axes[0, k].set_title(labels[k], fontsize=9)
+        if probs[k] is None:
+            axes[1, k].set_axis_off()
+            axes[1, k].text(0.5, 0.5, "nothing drawn yet", ha="center", va="center", fontsize=8)
+        else:
+            plot_distribution(probs[k], value=values[k], ax=axes[1, k], value_label=value_label, title="")
+            axes[1, k].set_xlabel("level", fontsize=8)
+    fig.suptitle(title if title is not None else f"{n} steps of a drawing, with the distribution of each step")
     return fig
