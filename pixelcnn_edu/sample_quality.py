@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import sampling
 from .checks import check_positive_int, device_and_dtype
 from .data import ImageDataset
+from .progress import progress_bar
 
 WEIGHTS = Path(str(resources.files("pixelcnn_edu") / "classifier" / "digit_classifier.pt"))  # shipped as package data
 
@@ -94,7 +94,7 @@ def train_classifier(
     classifier = DigitClassifier()
     optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
     images = to_grey(train.images)
-    for _ in tqdm(range(epochs), desc="classifier", disable=not progress):
+    for _ in progress_bar(range(epochs), desc="classifier", enabled=progress):
         classifier.train()
         for idx in torch.randperm(len(train), generator=generator).split(batch_size):
             dy, dx = torch.randint(-2, 3, (2,), generator=generator).tolist()

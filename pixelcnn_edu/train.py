@@ -24,7 +24,6 @@ from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel
-from tqdm.auto import tqdm
 
 from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as before)
     bundled_checkpoint,
@@ -42,6 +41,7 @@ from .checks import check_bool, check_int, check_positive_int, check_positive_nu
 from .data import ImageDataset
 from .interrupts import StopRequests
 from .likelihoods import bits_per_dim, bits_per_dim_per_image
+from .progress import progress_bar
 
 
 @dataclass
@@ -93,7 +93,7 @@ def evaluate(
     model.eval()
     scores = []
     try:
-        for start in tqdm(range(0, len(dataset), batch_size), desc="evaluate", disable=not progress, leave=False):
+        for start in progress_bar(range(0, len(dataset), batch_size), desc="evaluate", enabled=progress):
             x = dataset.images[start : start + batch_size].to(device, dtype)
             y = _labels(model, dataset.labels[start : start + batch_size].to(device))
             scores.append(bits_per_dim_per_image(model.log_prob(x, y)).cpu())
@@ -374,7 +374,7 @@ def fit(
             for epoch in range(state.epoch, epochs):
                 model.train()
                 order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
-                bar = tqdm(total=len(starts), initial=state.batch, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+                bar = progress_bar(total=len(starts), initial=state.batch, desc=f"epoch {epoch + 1}/{epochs}", enabled=progress)
                 for start in starts[state.batch :]:
                     if stop.reason:
                         break

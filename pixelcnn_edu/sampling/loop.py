@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
 from .. import incremental
 from ..checks import check_image_size, check_labels, check_positive_int, check_temperature, device_and_dtype
 from ..models import AutoregressiveModel
+from ..progress import progress_bar
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _steps(
     mode.enter()
     try:
         with incremental.caching(model, (h, w)) if cached else nullcontext() as state:
-            bar = tqdm(total=c_in * h * w, desc="sampling", disable=not progress, leave=False)
+            bar = progress_bar(total=c_in * h * w, desc="sampling", enabled=progress)
             for i in range(h):
                 if cached:  # finish the row above (its last pixel) and fill the vertical stacks of row i
                     network(max(i - 1, 0), i + 1, 0, w)
