@@ -272,6 +272,33 @@ def blind_spot(field: torch.Tensor, position: Position) -> torch.Tensor:
     return past & box & ~reached
 
 
+def never_reached(image_size: Sequence[int], position: Position, kernel_size: int = 3) -> torch.Tensor:
+    """(H, W) bool: the pixels before ``position`` that no depth of ``masked_conv_stack(n, kernel_size)``
+    reaches, however large n: the blind spot proper, fixed by the masks, not by the depth.
+
+    Each layer moves the field at most ``kernel_size // 2`` rows up and columns left or right, so a stack
+    of ``ceil(max(H, W) / (kernel_size // 2))`` layers reaches every pixel that any depth reaches; its
+    field is measured by autograd in float64 (all weights 1, so the gradients count paths, at most
+    ``taps ** depth``, which must stay finite: images up to a few hundred pixels across).
+    :func:`blind_spot` of a shallower field is the part of this set inside that field's bounding box.
+    """
+    h, w = (int(s) for s in image_size)
+    i, j = (int(p) for p in position)
+    if not (0 <= i < h and 0 <= j < w):
+        raise ValueError(f"position must lie in the {h}x{w} image, got {position}")
+    if kernel_size < 3 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd and at least 3, got {kernel_size}")
+    depth = -(-max(h, w) // (kernel_size // 2))
+    taps = kernel_size * kernel_size // 2 + 1  # of mask B
+    if depth * torch.log10(torch.tensor(float(taps))) > 300:
+        raise ValueError(f"a {h}x{w} image needs {depth} layers, whose path counts overflow float64")
+    stack = masked_conv_stack(depth, kernel_size).double()
+    x = torch.ones(1, 1, h, w, dtype=torch.float64)
+    field = input_gradient(stack, x, lambda out: out[:, :, i, j])[0]
+    past = raster_order_mask((1, h, w), (0, i, j))[0]
+    return past & (field == 0)
+
+
 def future_leak(field: torch.Tensor, position: Position) -> torch.Tensor:
     """(H, W) bool: pixels at or after ``position`` that the field reaches (should be none).
 

@@ -8,7 +8,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from solutions import solution
 
@@ -204,65 +203,7 @@ def test_kept_weights_unanswered_and_bad_settings():
 # --- 02.2 blind spot size --------------------------------------------------------------------
 
 
-def test_blind_spot_size_is_computed_not_stored():
-    assert run(exercises.check_blind_spot_size, 6, n_layers=4, image_size=(12, 12), position=(8, 6))[0] is True
-    assert run(exercises.check_blind_spot_size, 10, n_layers=6, image_size=(12, 12), position=(8, 6))[0] is True
-
-
-@pytest.mark.parametrize(
-    "answer, hint",
-    [
-        (45, "image wide enough"),  # the wedge without the right edge
-        (28, "one pixel too many per row"),  # or the later pixels of the output's own row
-        (10, "too few"),  # the last count printed in the notebook
-        (30, "too many"),
-        ("21", "whole number"),
-    ],
-)
-def test_blind_spot_size_explains_typical_slips(answer, hint):
-    ok, out = run(exercises.check_blind_spot_size, answer)
-    assert ok is False and out.startswith("❌ Not yet:") and hint in out
-
-
-def test_blind_spot_size_unanswered():
-    assert run(exercises.check_blind_spot_size, None)[1].startswith("Not answered yet:")
-
-
 # --- 02.3 layers that keep a PixelCNN causal -----------------------------------------------------
-
-
-def test_causal_layers_agree_with_autograd():
-    """The names the check accepts are exactly the candidates with no gradient from the future."""
-    causal = set()
-    for name, layer in exercises.causal_layer_candidates(channels=8).items():
-        stack = nn.Sequential(layers.MaskedConv2d(1, 8, 3, "A"), nn.ReLU(), layer, layers.MaskedConv2d(8, 1, 3, "B")).train()
-        x = torch.rand(2, 1, 7, 7, generator=torch.Generator().manual_seed(0))
-        field = receptive_field.input_gradient(stack, x, lambda out: out[:, :, 3, 3])
-        if not receptive_field.future_leak(field, (3, 3)).any():
-            causal.add(name)
-    assert run(exercises.check_causal_layers, causal)[0] is True
-
-
-@pytest.mark.parametrize(
-    "answer, hint",
-    [
-        ({"dropout", "conv1x1", "instance"}, "instance leaks: InstanceNorm2d"),
-        ({"dropout", "conv1x1", "avgpool"}, "avgpool leaks"),
-        ({"dropout"}, "conv1x1 is causal too"),
-        ({"conv1x1", "group"}, "group leaks"),
-        ({"batch"}, "unknown names"),
-        ("dropout", "set of names"),
-        ([1, 2], "set of names"),
-    ],
-)
-def test_causal_layers_explain_wrong_answers(answer, hint):
-    ok, out = run(exercises.check_causal_layers, answer)
-    assert ok is False and out.startswith("❌ Not yet:") and hint in out
-
-
-def test_causal_layers_accept_any_case_and_container():
-    assert run(exercises.check_causal_layers, ["Dropout", "conv1x1"])[0] is True
-    assert run(exercises.check_causal_layers, None)[1].startswith("Not answered yet:")
 
 
 # --- worked solutions -------------------------------------------------------------------------------
@@ -283,7 +224,6 @@ NOTEBOOK_CHECKS = {
     ("03", 1): (exercises.check_color_mask, dict(in_channels=5, out_channels=6, mask_type="B", convention="contiguous")),
     ("03", 2): (exercises.check_center_inputs, dict(out_index=7, in_channels=5, out_channels=8, mask_type="A", convention="interleaved")),
     ("03", 3): (exercises.check_output_order, dict(levels=5, convention="interleaved")),
-    ("05", 1): (exercises.check_log_sigmoid_difference, {}),
     ("05", 2): (exercises.check_param_channels, dict(n_mix=6, in_channels=3, coupled=False)),
     ("05", 3): (exercises.check_level_probs, {}),
 }
@@ -295,7 +235,7 @@ def test_worked_solutions_of_03_and_05_pass_the_notebooks_checks(notebook, numbe
 
     check, settings = NOTEBOOK_CHECKS[notebook, number]
     worked = getattr(importlib.import_module(f"solutions.nb{notebook}"), f"exercise_{number}")
-    answer = worked if (notebook, number) in {("05", 1), ("05", 3)} else worked()  # those two ask for a function
+    answer = worked if (notebook, number) in {("05", 3)} else worked()  # those two ask for a function
     assert run(check, answer, **settings)[0] is True
     assert f"def exercise_{number}(" in solution(notebook, number).data
 
@@ -507,18 +447,6 @@ def test_stack_masks_check():
     assert "expected a function" in run(exercises.check_stack_masks, 3)[1]
 
 
-def test_gate_check():
-    ok, out = run(exercises.check_gate, lambda x: torch.tanh(x[:, : x.shape[1] // 2]) * torch.sigmoid(x[:, x.shape[1] // 2 :]))
-    assert ok is True
-    ok, out = run(exercises.check_gate, lambda x: torch.sigmoid(x[:, : x.shape[1] // 2]) * torch.tanh(x[:, x.shape[1] // 2 :]))
-    assert ok is False and "swapped" in out
-    ok, out = run(exercises.check_gate, torch.tanh)
-    assert ok is False and "half the channels" in out
-    ok, out = run(exercises.check_gate, lambda x: torch.tanh(x[:, ::2]) * torch.sigmoid(x[:, 1::2]))
-    assert ok is False and "values differ" in out
-    assert run(exercises.check_gate, None)[1].startswith("Not answered yet:")
-
-
 def test_layers_to_reach_matches_autograd():
     """The check's count is the depth at which autograd first sees (i - 1, W - 1) from (i, 0)."""
     from pixelcnn_edu import models
@@ -545,20 +473,6 @@ def test_layers_to_reach_matches_autograd():
 
 
 # --- 05 the discretised logistic mixture ------------------------------------------------------------
-
-
-def test_log_sigmoid_difference_check():
-    import torch.nn.functional as F
-
-    exact = lambda a, b: a + torch.log(-torch.expm1(b - a)) - F.softplus(a) - F.softplus(b)  # noqa: E731
-    assert run(exercises.check_log_sigmoid_difference, exact)[0] is True
-    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b)))
-    assert ok is False and "far right tail" in out and "expm1" in out
-    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: torch.log(torch.sigmoid(a) - torch.sigmoid(b) + 1e-12))
-    assert ok is False  # the shortcut of the blog post "Autoregressive models - PixelCNN" is wrong in the tails too
-    ok, out = run(exercises.check_log_sigmoid_difference, lambda a, b: a.sum())
-    assert ok is False and "elementwise" in out
-    assert run(exercises.check_log_sigmoid_difference, None)[1].startswith("Not answered yet:")
 
 
 @pytest.mark.parametrize("n_mix, channels, coupled, expected", [(10, 3, True, 100), (5, 3, True, 50), (10, 1, True, 30),
@@ -599,45 +513,3 @@ def test_level_probs_check():
 # --- notebook 06 ---------------------------------------------------------------------------
 
 
-def test_check_naive_positions(capsys) -> None:
-    from pixelcnn_edu import exercises
-
-    assert not exercises.check_naive_positions(None)
-    assert not exercises.check_naive_positions(lambda c, h, w: h * w * h * w)
-    assert "once per sub-pixel" in capsys.readouterr().out
-    assert not exercises.check_naive_positions(lambda c, h, w: c * h * w)
-    assert "counts the passes" in capsys.readouterr().out
-    assert not exercises.check_naive_positions(lambda c, h, w: 1 / 0)
-    assert "ZeroDivisionError" in capsys.readouterr().out
-    assert exercises.check_naive_positions(lambda c, h, w: (c * h * w) * (h * w))
-
-
-def test_check_naive_positions_agrees_with_the_counted_work() -> None:
-    """The formula the check expects is what the package counts."""
-    from pixelcnn_edu import models, sampling
-
-    model = models.PixelCNN(in_channels=3, levels=2, hidden=12, n_layers=1, input_kernel_size=3)
-    assert int(sampling.positions_per_step(model, (3, 4), cache=False).sum()) == 3 * 3 * 4 * 3 * 4
-
-
-def test_check_tempered(capsys) -> None:
-    from pixelcnn_edu import exercises
-
-    assert not exercises.check_tempered(None)
-    assert not exercises.check_tempered(lambda p, t: torch.softmax(p.log() * t, 1))
-    assert "p^T" in capsys.readouterr().out
-    assert not exercises.check_tempered(lambda p, t: p ** (1 / t))
-    assert "sum to 1" in capsys.readouterr().out
-    assert exercises.check_tempered(lambda p, t: p ** (1 / t) / (p ** (1 / t)).sum(1, keepdim=True))
-
-
-def test_check_auroc(capsys) -> None:
-    from pixelcnn_edu import exercises
-
-    assert not exercises.check_auroc(None)
-    assert not exercises.check_auroc(lambda a, b: (a[None, :] > b[:, None]).double().mean() + 0.5 * (a[None, :] == b[:, None]).double().mean())
-    assert "reversed" in capsys.readouterr().out
-    assert not exercises.check_auroc(lambda a, b: (b[None, :] > a[:, None]).double().mean())
-    assert "ties" in capsys.readouterr().out
-    pairs = lambda a, b: ((b[None, :] > a[:, None]).double() + 0.5 * (b[None, :] == a[:, None]).double()).mean()  # noqa: E731
-    assert exercises.check_auroc(pairs)

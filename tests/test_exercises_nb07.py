@@ -20,7 +20,7 @@ def test_causal_pairs(capsys) -> None:
         "every pair": lambda c, h, w: (c * h * w) ** 2,
         "L = C*H*W": lambda c, h, w: (h * w) * (h * w - 1) // 2,
         "counted twice": lambda c, h, w: (c * h * w) * (c * h * w - 1),
-        "expected 306,936": lambda c, h, w: 7,
+        "gave 7. Hint: with L tokens": lambda c, h, w: 7,
         "ZeroDivisionError": lambda c, h, w: 1 / 0,
         "expected a function": 306936,
     }
@@ -28,6 +28,8 @@ def test_causal_pairs(capsys) -> None:
         assert not exercises.check_causal_pairs(answer)
         out = capsys.readouterr().out
         assert out.startswith("❌ Not yet:") and hint in out
+        if callable(answer):  # (a bare number is the student's own value, shown back)
+            assert "expected" not in out and "306,936" not in out and "306936" not in out  # never the answer
     assert exercises.check_causal_pairs(solutions.exercise_1)
     assert capsys.readouterr().out.startswith("✅ Correct:")
 
@@ -43,18 +45,31 @@ def test_causal_pairs_are_what_autograd_counts() -> None:
     assert report.causal and report.missed_past == 0 and pairs_read == solutions.exercise_1(3, 2, 3)
 
 
-def test_crossover_length(capsys) -> None:
-    assert not exercises.check_crossover_length(None)
+def test_attention_share_is_a_prediction_checked_by_a_flop_count(capsys) -> None:
+    from pixelcnn_edu.exercises import nb07
+
+    assert not nb07.check_attention_share(None)
     assert capsys.readouterr().out.startswith("Not answered yet:")
-    for answer, hint in ((768, "two L^2 products"), (192, "count the MLP"), (128, "not only the projections"),
-                         (4096, "divide both sides"), (100, "solve for L"), ("384", "whole number"), (384.5, "whole number")):
-        assert not exercises.check_crossover_length(answer)
+    slips = {67: "percentage", 2000: "between 0 and 1", 0.505: "one L x L product", 0.86: "leaves out the MLP",
+             0.9: "too high", 0.3: "cancel L d", "0.67": "a number"}
+    for answer, hint in slips.items():
+        assert not nb07.check_attention_share(answer)
         out = capsys.readouterr().out
         assert out.startswith("❌ Not yet:") and hint in out, (answer, out)
-    assert exercises.check_crossover_length(solutions.exercise_2())
-    assert exercises.check_crossover_length(torch.tensor(144), hidden=24)
+        assert "0.671" not in out  # never the answer
+    assert nb07.check_attention_share(solutions.exercise_2())
+    out = capsys.readouterr().out
+    assert out.startswith("✅ Correct:") and "measures 0.671" in out
+    assert nb07.check_attention_share(0.84, hidden=24)  # the notebook's transformer: 784 / (784 + 144)
     with pytest.raises(ValueError, match="hidden"):
-        exercises.check_crossover_length(384, hidden=0)
+        nb07.check_attention_share(0.5, hidden=0)
+
+
+def test_the_formula_share_is_what_pytorch_counts() -> None:
+    from pixelcnn_edu.exercises import nb07
+
+    for hidden, length in ((8, 48), (16, 200), (64, 784)):
+        assert abs(nb07._attention_share_counted(hidden, length) - length / (length + 6 * hidden)) < 1e-9
 
 
 def test_crossover_length_matches_a_flop_count() -> None:
@@ -82,13 +97,15 @@ def test_kv_cache_floats(capsys) -> None:
         "its own cache": lambda n, L, d: 2 * L * d,
         "not the L x L": lambda n, L, d: n * L * L,
         "queries are not kept": lambda n, L, d: 3 * n * L * d,
-        "expected 480": lambda n, L, d: 1,
+        "gave 1. Hint: list what one layer keeps": lambda n, L, d: 1,
         "expected a function": 75264,
     }
     for hint, answer in slips.items():
         assert not exercises.check_kv_cache_floats(answer)
         out = capsys.readouterr().out
         assert out.startswith("❌ Not yet:") and hint in out, (hint, out)
+        if callable(answer):  # never the answer (2 x 3 layers x 10 tokens x 8 = 480)
+            assert "expected" not in out and "480" not in out
     assert exercises.check_kv_cache_floats(solutions.exercise_3)
 
 

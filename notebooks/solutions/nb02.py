@@ -21,19 +21,22 @@ def exercise_1() -> int:
 
 
 def exercise_2() -> int:
-    """The blind spot of output (15, 12) of a 20x20 image after 10 layers of 3x3 masked convolutions.
+    """The blind spot of output (15, 12) of a 20x20 image: the earlier pixels that no depth of a
+    stack of 3x3 masked convolutions reaches.
 
     Each layer carries information at most one row down and one column right (mask B reads the row
-    above up to column j + 1), so in row 15 - r the field's right edge is column 12 + r, and after
-    L layers its top row, 15 - L, reaches column 12 + L. The blind spot is what lies inside the
-    field's extent but is never reached: in row 15 - r the columns 12 + r + 1 to 12 + L, that is
-    L - r pixels, a triangle of (L - 1) + ... + 1 pixels (45 for L = 10 in a wide enough image).
+    above up to column j + 1), so in row 15 - r the field can reach column 12 + r and never further
+    right, however many layers follow: everything right of that 45-degree edge is blind. Row 15 - r
+    therefore holds the columns 12 + r + 1 to 19 (the image's right edge), 7 - r pixels, for
+    r = 1 ... 6; from row 8 = 15 - 7 up the edge has left the image and the field reaches every
+    column. So 6 + 5 + 4 + 3 + 2 + 1 = 21. The depth does not enter: a shallow stack has not yet
+    reached many other earlier pixels (it will, with more layers), but these 21 it never reaches.
 
-    But the image ends at column 19 = 12 + 7. From layer 7 on the field cannot extend further
-    right, so the wedge stops growing: row 15 - r has 7 - r blind pixels (columns 12 + r + 1 to
-    19) for r = 1 ... 6, and 6 + 5 + 4 + 3 + 2 + 1 = 21.
+    Typical slips: 28 (one pixel too many per row, or the 7 later pixels of row 15 counted), 1, 3,
+    6, 10 or 15 (only the part inside the bounding box of a 2- to 6-layer field, the wedge that
+    seems to grow in a picture of one depth).
     """
-    columns_to_the_edge = 19 - 12  # the reach stops growing here, whatever the depth
+    columns_to_the_edge = 19 - 12  # in row 15 - r the field reaches column 12 + r, the image ends at 19
     return sum(columns_to_the_edge - r for r in range(1, columns_to_the_edge))
 
 
@@ -53,7 +56,7 @@ def exercise_3() -> set[str]:
     * ``group``: the same statistics over groups of channels and all positions: it leaks.
     * ``avgpool``: a 3x3 average at (i, j) reads the pixel to its right and the row below: it leaks.
 
-    The gradient test of section 2 confirms it: only ``dropout`` and ``conv1x1`` leave zero
+    The gradient test of sections 1 and 3 confirms it: only ``dropout`` and ``conv1x1`` leave zero
     gradient from output (i, j) to every later pixel.
     """
     return {"conv1x1", "dropout"}

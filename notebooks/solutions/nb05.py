@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
-import torch.nn.functional as F
 
 
-def exercise_1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """log(sigmoid(a) - sigmoid(b)) for a > b, without subtracting two probabilities.
+def exercise_1() -> float:
+    """How far below the exact log P(level 10) the reference code's fallback lies (log-scale -4, mean 0.9).
 
-    sigmoid(a) - sigmoid(b) = sigmoid(a) * sigmoid(-b) * (1 - exp(b - a)), so the log is
-    logsigmoid(a) + logsigmoid(-b) + log(-expm1(b - a)): every term is computed in log space, and
-    ``expm1`` keeps 1 - exp(b - a) exact when the bin is narrow.
+    The reference PixelCNN++ code estimates a tiny bin mass by the density at the bin's centre times the
+    bin's width. In the standardised variable t = (x - mean) / s the bin is [t_c - h, t_c + h] with
+    h = (1/255) / s = e^4 / 255 = 0.214. At mean 0.9 level 10 is about 99.5 scales below the mean, so the
+    density there is proportional to e^t (the logistic's tail is exponential). The exact mass is
+    e^(t_c) * 2 sinh(h), the estimate e^(t_c) * 2h; their ratio is sinh(h) / h = 1 + h^2 / 6 + ..., so
+    the estimate lies log(sinh(h) / h), about h^2 / 6 = 0.0076 nats, below the exact value. That is
+    nothing next to the 72.7 nats by which the blog's floor misses, and the slope in the mean is the
+    same, -1/s = -54.6: the fallback keeps the gradient.
     """
-    return F.logsigmoid(a) + F.logsigmoid(-b) + torch.log(-torch.expm1(b - a))
+    h = math.exp(4.0) / 255
+    return math.log(math.sinh(h) / h)
 
 
 def exercise_2() -> int:

@@ -15,16 +15,20 @@ def exercise_1(channels: int, height: int, width: int) -> int:
     return length * (length - 1) // 2
 
 
-def exercise_2() -> int:
-    """Where attention's L^2 term equals the per-token work, for d = 64 (the package's default hidden).
+def exercise_2() -> float:
+    """Attention's share of one layer's multiply-adds for d = 64 (the package's default width) on a
+    28x28 digit, L = 784.
 
-    Per layer and image: q k^T is L^2 d multiply-adds (L x L scores, d per dot product, summed over the
-    heads), and the weighted sum of the values another L^2 d; the q, k, v and output projections are
-    4 L d^2 and the MLP (d -> 4d -> d) 8 L d^2. So 2 L^2 d = 12 L d^2 gives L = 6 d = 384: a 20x20 grey
-    image. Longer sequences (MNIST's 784, CIFAR-10's 3,072) spend most of their work on attention.
+    Per layer and image, q k^T is L^2 d multiply-adds (L x L scores, d per dot product, summed over the
+    heads) and the weighted sum of the values another L^2 d; the q, k, v and output projections are
+    4 L d^2 and the MLP (d -> 4d -> d) 8 L d^2. The share is 2 L^2 d / (2 L^2 d + 12 L d^2); dividing by
+    2 L d leaves L / (L + 6 d) = 784 / 1168 = 0.671. The notebook's narrow transformer (d = 24) spends
+    more, L / (L + 144) = 0.84 of a block: attention grows like d, the per-token work like d^2, so a
+    wider model spends a smaller share on attention at the same L (and reaches the half-way point,
+    L = 6 d, at a longer sequence).
     """
-    hidden = 64
-    return 6 * hidden
+    length, hidden = 784, 64
+    return length / (length + 6 * hidden)
 
 
 def exercise_3(n_layers: int, length: int, hidden: int) -> int:

@@ -11,7 +11,7 @@ A check never raises because of the student's answer (a wrong type or a function
 crashes is reported as "Not yet"), so a notebook with unanswered exercises still runs top
 to bottom. It does raise if the check itself is called with bad settings (e.g. ``levels=1``).
 
-Import the checks from here (``from pixelcnn_edu import exercises; exercises.check_gate(...)``).
+Import the checks from here (``from pixelcnn_edu import exercises; exercises.check_stack_masks(...)``).
 They live in one module per notebook, named by its number: exercise 03.2 is in ``nb03``.
 
 * ``nb01``: autoregressive factorisation;
@@ -33,10 +33,10 @@ from .nb01 import check_nll_to_bits_per_dim, check_number_of_conditionals, check
 from .nb02 import causal_layer_candidates, check_blind_spot_size, check_causal_layers, check_kept_weights
 from .nb02b import check_study_reading
 from .nb03 import check_center_inputs, check_center_reads, check_color_mask, check_output_order
-from .nb04 import check_gate, check_layers_to_reach, check_stack_masks
-from .nb05 import check_level_probs, check_log_sigmoid_difference, check_param_channels
-from .nb06 import check_auroc, check_naive_positions, check_tempered
-from .nb07 import check_causal_pairs, check_crossover_length, check_kv_cache_floats
+from .nb04 import check_layers_to_reach, check_stack_masks, check_whole_row_layers
+from .nb05 import check_level_probs, check_param_channels, check_reference_gap
+from .nb06 import check_cached_positions, check_repeated_image_auroc, check_temperature_for
+from .nb07 import check_attention_share, check_causal_pairs, check_kv_cache_floats
 
 __all__ = [
     "CORRECT", "NOT_YET", "UNANSWERED",
@@ -49,11 +49,11 @@ __all__ = [
     # notebook 03
     "check_color_mask", "check_center_reads", "check_center_inputs", "check_output_order",
     # notebook 04
-    "check_stack_masks", "check_gate", "check_layers_to_reach",
+    "check_stack_masks", "check_layers_to_reach", "check_whole_row_layers",
     # notebook 05
-    "check_log_sigmoid_difference", "check_param_channels", "check_level_probs",
+    "check_reference_gap", "check_param_channels", "check_level_probs",
     # notebook 06
-    "check_naive_positions", "check_tempered", "check_auroc",
+    "check_cached_positions", "check_temperature_for", "check_repeated_image_auroc",
     # notebook 07
-    "check_causal_pairs", "check_crossover_length", "check_kv_cache_floats",
+    "check_causal_pairs", "check_attention_share", "check_kv_cache_floats",
 ]

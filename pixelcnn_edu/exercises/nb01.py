@@ -63,7 +63,8 @@ def check_uniform_bits_per_dim(answer: Any, levels: int = 8) -> bool:
     elif _close(value, float(levels)):
         hint = "that is the number of levels; bits count how many yes/no questions pick one level."
     else:
-        hint = f"the answer lies between 0 and {levels}: think -log2(1/{levels})."
+        hint = (f"the answer lies between 0 and {levels}: how many yes/no questions single out one of {levels} "
+                "equally likely values?")
     return _verdict(False, f"{value:.4f} bits/dim is not the uniform model's score: {hint}")
 
 
@@ -102,14 +103,14 @@ def check_nll_to_bits_per_dim(fn: Callable[[float, tuple[int, int, int]], Any] |
             return _verdict(False, f"fn({nll:.2f}, {shape}) should return a number, got {_describe(result)}.")
         if _close(value, expected):
             continue
-        message = f"fn({nll:.2f}, {shape}) returned {value:.4f}, expected {expected:.4f} bits/dim"
+        message = f"fn({nll:.2f}, {shape}) returned {value:.4f}, which is not the bits/dim of that image"
         if _close(value, nll / (c * h * w)):
-            return _verdict(False, f"{message}: that is nats per dimension; divide by ln 2 to convert nats to bits.")
+            return _verdict(False, f"{message}: that is nats per dimension; the result must be in bits.")
         if _close(value, nll / math.log(2)):
-            return _verdict(False, f"{message}: that is bits per image; divide by C * H * W = {c * h * w} dimensions.")
+            return _verdict(False, f"{message}: that is bits per image; bits/dim shares them among the image's dimensions.")
         if _close(value, nll / (h * w * math.log(2))) and c > 1:
-            return _verdict(False, f"{message}: count every channel, C * H * W = {c * h * w} dimensions, not H * W.")
-        return _verdict(False, f"{message}: convert nats to bits (divide by ln 2) and one image to one dimension "
-                               f"(divide by C * H * W = {c * h * w}).")
+            return _verdict(False, f"{message}: the dimensions are every channel's sub-pixels, not H * W pixels.")
+        return _verdict(False, f"{message}: check both steps of section 2, nats -> bits and per image -> per "
+                               "dimension (image_shape is (C, H, W)).")
     return _verdict(True, f"your conversion agrees on all {len(_NLL_CASES)} test images "
                           "(nats -> bits: divide by ln 2; per image -> per dimension: divide by C * H * W).")

@@ -63,42 +63,49 @@ def check_kept_weights(
     return _verdict(False, f"{value:g} is not the number of weights {layer} keeps: {hint}")
 
 
-def _blind_spot_count(n_layers: int, image_size: tuple[int, int], position: tuple[int, int]) -> int:
-    from ..receptive_field import blind_spot, layerwise_receptive_fields, masked_conv_stack
+def check_blind_spot_size(answer: Any, image_size: Sequence[int] = (20, 20), position: Sequence[int] = (15, 12)) -> bool:
+    """Exercise 02.2: how many earlier pixels of output ``position`` of an ``image_size`` image does no
+    depth of a stack of 3x3 masked convolutions (mask A, then mask B) reach: its blind spot?
 
-    fields = layerwise_receptive_fields(masked_conv_stack(n_layers, 3), image_size, position)
-    return int(blind_spot(fields[-1], position).sum())
-
-
-def check_blind_spot_size(
-    answer: Any, n_layers: int = 10, image_size: Sequence[int] = (20, 20), position: Sequence[int] = (15, 12)
-) -> bool:
-    """Exercise 02.2: how many earlier pixels are in the blind spot of output ``position`` after
-    ``n_layers`` 3x3 masked convolutions (mask A, then mask B) on an image of ``image_size``?
-
-    The expected count is measured by autograd (``receptive_field.blind_spot``), not stored.
+    The expected count is measured by autograd (``receptive_field.never_reached``), not stored; the
+    hints recognise the pixels a given depth has not reached yet, and the bounding-box wedge of one depth.
     """
+    from ..receptive_field import blind_spot, layerwise_receptive_fields, masked_conv_stack, never_reached, raster_order_mask
+
     h, w = (int(s) for s in image_size)
     i, j = (int(p) for p in position)
-    expected = _blind_spot_count(n_layers, (h, w), (i, j))
-    where = f"output ({i}, {j}) of a {h}x{w} image after {n_layers} layers"
-    value = _number(answer, f"count the blind-spot pixels of {where} (a whole number of pixels).", "a whole number of pixels")
+    expected = int(never_reached((h, w), (i, j)).sum())
+    where = f"output ({i}, {j}) of a {h}x{w} image"
+    value = _number(answer, f"count the earlier pixels of {where} that no depth reaches (a whole number of pixels).",
+                    "a whole number of pixels")
     if value is None:
         return False
     if value == expected:
-        return _verdict(True, f"{expected} earlier pixels above and to the right of ({i}, {j}) are never reached.")
-    unbounded = _blind_spot_count(n_layers, (h, w + n_layers + 1), (i, j))
-    one_more_column = _blind_spot_count(n_layers, (h, w + 1), (i, j))
-    if value == unbounded != expected:
-        hint = (f"that is the wedge in an image wide enough; this one ends at column {w - 1}, and the wedge "
-                "stops growing once the field reaches that edge.")
-    elif value == one_more_column != expected:
-        hint = (f"one pixel too many per row (or you counted the pixels right of ({i}, {j}) in its own row, "
-                f"which come later and are not blind): in row {i} - r the field already reaches column {j} + r.")
+        return _verdict(True, f"{expected} earlier pixels above and to the right of ({i}, {j}), right of the field's "
+                              "45-degree edge, are never reached, however deep the stack.")
+    fields = layerwise_receptive_fields(masked_conv_stack(max(h, w)), (h, w), (i, j))  # (depth, H, W)
+    earlier = int(raster_order_mask((1, h, w), (0, i, j))[0].sum())
+    not_yet = {depth: earlier - int((field != 0).sum()) for depth, field in enumerate(fields, start=1)}
+    boxed = {depth: int(blind_spot(field, (i, j)).sum()) for depth, field in enumerate(fields, start=1)}
+    right_of_target = w - 1 - j  # the later pixels of the output's own row
+    if value in boxed.values():
+        depth = min(d for d, count in boxed.items() if count == value)
+        layers = f"{depth} layer{'s' if depth > 1 else ''}"
+        hint = (f"that is the part of it inside the bounding box of the field after {layers}; the blind spot does "
+                f"not depend on the depth: in each row above, it runs to the image's right edge, column {w - 1}.")
+    elif value in not_yet.values():
+        depth = min(d for d, count in not_yet.items() if count == value)
+        hint = (f"that counts every earlier pixel that {depth} layer{'s' if depth > 1 else ''} do not reach yet; more "
+                "layers reach most of them. Count only those no depth reaches.")
+    elif value == expected + right_of_target:
+        hint = (f"one pixel too many per row, or you counted the {right_of_target} pixels right of ({i}, {j}) in its own "
+                f"row, which come later and are not blind: in row {i} - r the field reaches column {j} + r.")
     elif value > expected:
-        hint = "too many: count only earlier pixels right of the field's sloping edge, up to the image's right edge."
+        hint = (f"too many: in row {i} - r the field reaches column {j} + r; count only the columns right of that, up to "
+                f"the image's right edge, column {w - 1}.")
     else:
-        hint = "too few: in each row going up, the wedge is one pixel narrower; it starts in the row just above."
+        hint = (f"too few: the blind spot starts in the row just above ({i}, {j}) and reaches the image's right edge in "
+                "every row; going up, each row loses one pixel.")
     return _verdict(False, f"{value:g} is not the blind spot of {where}: {hint}")
 
 
@@ -141,7 +148,20 @@ def check_causal_layers(answer: Any) -> bool:
     expected = {name for name, (causal, _) in _CAUSAL_LAYERS.items() if causal}
     if got == expected:
         return _verdict(True, "; ".join(f"{name}: {_CAUSAL_LAYERS[name][1]}" for name in sorted(expected))
-                        + "; the other three read later positions.")
-    wrong = [f"{name} leaks: {_CAUSAL_LAYERS[name][1]}" for name in sorted(got - expected)]
-    missing = [f"{name} is causal too: {_CAUSAL_LAYERS[name][1]}" for name in sorted(expected - got)]
-    return _verdict(False, "; ".join(wrong + missing) + ".")
+                        + ". The others leak: " + "; ".join(f"{name}: {_CAUSAL_LAYERS[name][1]}" for name in names
+                                                          if name not in expected) + ".")
+    leaking, missing = len(got - expected), len(expected - got)
+    problems = []
+    if leaking:
+        verb = "lets" if leaking == 1 else "let"
+        problems.append(f"{leaking} of its layers {verb} the output at (i, j) read later positions")
+    if missing:
+        problems.append(f"{missing} layer{' that keeps' if missing == 1 else 's that keep'} the model causal "
+                        f"{'is' if missing == 1 else 'are'} missing")
+    shown = "{" + ", ".join(map(repr, sorted(got))) + "}" if got else "set()"
+    return _verdict(False, f"your answer {shown}: {' and '.join(problems)}. Hint: a layer between the two keeps "
+                           "the model causal only if its output at (i, j) is computed from its input at (i, j) alone. "
+                           "Ask of each layer which positions of its input its output at (i, j) reads. To test one, "
+                           "put it between MaskedConv2d(1, 8, 3, \"A\") and MaskedConv2d(8, 1, 3, \"B\") in train mode "
+                           "and look for gradient from a later pixel (receptive_field.input_gradient, "
+                           "receptive_field.future_leak).")

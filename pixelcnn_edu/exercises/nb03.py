@@ -35,9 +35,10 @@ def check_color_mask(
     ``answer[o][i]`` is 1 if output map o may read input map i at the current pixel, else 0 (a
     tensor, NumPy array or nested list). The maps are coloured by ``masks.color_of(n, 3,
     convention)``; output o reads input i if colour(i) < colour(o) (mask "A") or colour(i) <=
-    colour(o) (mask "B"). The expected matrix is ``masks.channel_mask``'s.
+    colour(o) (mask "B"). The expected matrix is ``masks.channel_mask``'s. A wrong answer is shown
+    back with the maps' colours and the first entry that breaks the rule, never the expected matrix.
     """
-    from ..masks import channel_mask, check_color_convention, check_mask_type, color_of, mask_to_string
+    from ..masks import COLOR_NAMES, channel_mask, check_color_convention, check_mask_type, color_of, mask_to_string
 
     check_mask_type(mask_type)
     check_color_convention(convention)
@@ -70,9 +71,12 @@ def check_color_mask(
                 else "that is mask A; mask B also lets each colour read its own maps.")
     else:
         wrong = (got != expected).nonzero().tolist()
-        hint = f"{len(wrong)} entries differ, the first at row {wrong[0][0]}, column {wrong[0][1]}."
-    return _verdict(False, f"{hint}\nrow colours: {rows} · column colours: {cols}\n"
-                           f"yours:\n{mask_to_string(got)}\nexpected:\n{mask_to_string(expected)}")
+        o, i = wrong[0]
+        c_out, c_in = COLOR_NAMES[int(color_of(out_channels, 3, convention)[o])], COLOR_NAMES[int(color_of(in_channels, 3, convention)[i])]
+        rule = "colours before its own" if mask_type == "A" else "colours up to and including its own"
+        hint = (f"{len(wrong)} {'entry differs' if len(wrong) == 1 else 'entries differ'} from the rule, the first at row {o} ({c_out}), column {i} ({c_in}), where you have "
+                f"{int(got[o, i])}: under mask {mask_type} a {c_out} map reads the {rule}.")
+    return _verdict(False, f"{hint}\nrow colours: {rows} · column colours: {cols}\nyours:\n{mask_to_string(got)}")
 
 
 def check_center_reads(answer: Any, color: str = "G", mask_type: str = "A") -> bool:

@@ -1,4 +1,4 @@
-"""Checks for notebook 05, the discretised logistic mixture: a stable log-difference, the head's size, the bins."""
+"""Checks for notebook 05, the discretised logistic mixture: the reference code's bin mass, the head's size, the bins."""
 
 from __future__ import annotations
 
@@ -8,38 +8,6 @@ from typing import Any, Callable
 import torch
 
 from ._common import _describe, _number, _student_tensor, _unanswered, _verdict
-
-
-def check_log_sigmoid_difference(fn: Callable[[torch.Tensor, torch.Tensor], Any] | None) -> bool:
-    """Exercise 05.1: ``fn(a, b)`` = log(sigmoid(a) - sigmoid(b)) for a > b, accurate in float32 even
-    where both sigmoids round to 0 or to 1."""
-    import torch.nn.functional as F
-
-    if fn is None:
-        return _unanswered("write my_log_sigmoid_difference(a, b) without subtracting two probabilities.")
-    if not callable(fn):
-        return _verdict(False, f"expected a function my_log_sigmoid_difference(a, b), got {_describe(fn)}.")
-    cases = {  # (a, b): what makes the case hard
-        (1.0, -1.0): "an ordinary bin",
-        (0.5, 0.499): "a narrow bin",
-        (-40.0, -41.0): "both sigmoids near 0: the far left tail",
-        (41.0, 40.0): "both sigmoids round to 1 in float32: the far right tail",
-        (-300.0, -301.0): "a tail so far out that sigmoid underflows",
-    }
-    a = torch.tensor([pair[0] for pair in cases], dtype=torch.float64)
-    b = torch.tensor([pair[1] for pair in cases], dtype=torch.float64)
-    expected = a + torch.log(-torch.expm1(b - a)) - F.softplus(a) - F.softplus(b)
-    got = _student_tensor(fn, (a.float(), b.float()), "my_log_sigmoid_difference(a, b) in float32")
-    if isinstance(got, str):
-        return _verdict(False, got)
-    if got.shape != a.shape:
-        return _verdict(False, f"for a and b of shape {tuple(a.shape)} the result has shape {tuple(got.shape)}; compute elementwise.")
-    for k, ((x, y), what) in enumerate(cases.items()):
-        value = float(got[k])
-        if not math.isfinite(value) or abs(value - float(expected[k])) > 1e-3 * max(1.0, abs(float(expected[k]))):
-            return _verdict(False, f"a = {x:g}, b = {y:g} ({what}): got {value:.6g}, expected {float(expected[k]):.6g}. "
-                                   "Hint: factor out sigmoid(a) and write 1 - exp(b - a) with torch.expm1.")
-    return _verdict(True, "exact to float32 precision in the middle and in both tails.")
 
 
 def check_param_channels(answer: Any, n_mix: int = 10, in_channels: int = 3, coupled: bool = True) -> bool:
@@ -97,3 +65,56 @@ def check_level_probs(fn: Callable[[float, float, int], Any] | None) -> bool:
                                    "expected sigmoid((upper - mean) / s) - sigmoid((lower - mean) / s) per bin, "
                                    "with bins of width 2 / (levels - 1) centred on the levels.")
     return _verdict(True, "every bin, including the two edge bins that catch the tails, and the levels sum to 1.")
+
+
+def _reference_log_bin_mass(level: int, mean: torch.Tensor, log_scale: torch.Tensor, levels: int) -> torch.Tensor:
+    """The fallback of the PixelCNN++ reference code for an interior bin: the log-density of the logistic
+    at the bin's centre plus the log of the bin's width, log f(c_k) + log(2 / (levels - 1)), on [-1, 1]."""
+    import torch.nn.functional as F
+
+    centre = -1.0 + 2.0 * level / (levels - 1)
+    t = (centre - mean) / log_scale.exp()  # standardised distance of the centre from the mean
+    return t - log_scale - 2 * F.softplus(t) + math.log(2.0 / (levels - 1))
+
+
+def check_reference_gap(answer: Any, mean: float = 0.9, log_scale: float = -4.0, level: int = 10, levels: int = 256) -> bool:
+    """Exercise 05.1: a prediction. How many nats below the exact log P(level) does the reference code's
+    fallback, log f(centre) + log(bin width), lie for one narrow logistic far from the level?
+
+    Far in a tail the density is proportional to exp(t) in the standardised variable t, so the exact mass
+    of a bin of half-width h (in t) is the centre's density times the width times sinh(h) / h: the gap is
+    log(sinh(h) / h), about h^2 / 6. A prediction within a factor of 2 of it is accepted."""
+    from ..likelihoods import DiscretizedLogisticMixture
+
+    if levels < 2 or not 0 < level < levels - 1:
+        raise ValueError(f"level must be an interior level of levels >= 3, got level={level!r}, levels={levels!r}")
+    value = _number(answer, f"predict how many nats the reference's log P(level {level}) lies below the exact one "
+                            f"(mean {mean}, log-scale {log_scale}).", "a number")
+    if value is None:
+        return False
+    mu = torch.tensor(mean, dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(log_scale, dtype=torch.float64)
+    exact = DiscretizedLogisticMixture(1, levels).log_bin_mass(torch.tensor(level), mu, s)
+    reference = _reference_log_bin_mass(level, mu, s, levels)
+    gap = float((exact - reference).detach())
+    half_width = (1.0 / (levels - 1)) / math.exp(log_scale)
+    if gap / 2 <= value <= 2 * gap:
+        (grad_exact,) = torch.autograd.grad(exact, mu, retain_graph=True)
+        (grad_reference,) = torch.autograd.grad(reference, mu)
+        return _verdict(True, f"computed: exact log P = {float(exact.detach()):.4f}, the reference's {float(reference.detach()):.4f}, a gap of "
+                              f"{gap:.4f} nats (log(sinh h / h) with h = {half_width:.3f}); the gradients with respect to the mean "
+                              f"are {float(grad_exact):.2f} and {float(grad_reference):.2f}. No floor, and the gradient is kept.")
+    naive = float(DiscretizedLogisticMixture(1, levels).log_bin_mass(torch.tensor(level), mu.detach(), s)) - math.log(1e-12)
+    if abs(value - abs(naive)) < 0.1 * abs(naive):
+        return _verdict(False, f"{value:g} nats is about the distance to the blog's floor log(1e-12). The reference's fallback has no "
+                               "floor: the log-density is computed in log space, so it keeps falling with the true mass.")
+    if value == 0:
+        return _verdict(False, "0 would need the density to be constant across the bin. In the tail it is proportional to "
+                               "exp(t) in the standardised variable t: compare its integral over the bin with its value at "
+                               "the centre times the width.")
+    if value < 0:
+        return _verdict(False, f"{value:g} says the reference lies above the exact value. exp(t) is convex: its mean over the bin "
+                               "exceeds its value at the centre, so the centre-times-width estimate is too small.")
+    return _verdict(False, f"{value:g} nats is {'too large' if value > 2 * gap else 'too small'}. Hint: measure the bin's "
+                           "half-width in units of the scale, h = (1/255) / exp(log_scale), and compare the integral of exp(t) "
+                           "from -h to h with 2h, its centre value times the width.")

@@ -1,86 +1,117 @@
-"""Checks for notebook 06, fast sampling, completion and likelihood as a score: the naive loop's work,
-temperature, the AUROC.
+"""Checks for notebook 06, fast sampling, completion and likelihood as a score.
+
+The notebook's exercises are predictions the student then checks against the package: the cached
+loop's work for a larger image (:func:`check_cached_positions`), the temperature that makes a rare
+binary value rarer (:func:`check_temperature_for`) and the AUROC of one image repeated
+(:func:`check_repeated_image_auroc`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-import torch
-
-from ._common import _close, _describe, _student_tensor, _unanswered, _verdict
+from ._common import _close, _number, _verdict
 
 
-def check_naive_positions(fn: Callable[[int, int, int], Any] | None) -> bool:
-    """Exercise 06.1: ``fn(channels, height, width)`` = the positions the first layer computes while the
-    naive loop draws one image (one full pass per sub-pixel, every pass computes every position)."""
-    if fn is None:
-        return _unanswered("write naive_positions(channels, height, width): passes times positions per pass.")
-    if not callable(fn):
-        return _verdict(False, f"expected a function naive_positions(channels, height, width), got {_describe(fn)}.")
-    for c, h, w in ((1, 28, 28), (3, 32, 32), (3, 5, 7), (2, 1, 9)):
-        expected = c * h * w * h * w
-        got = _student_tensor(fn, (c, h, w), f"naive_positions({c}, {h}, {w})")
-        if isinstance(got, str):
-            return _verdict(False, got)
-        if got.numel() != 1 or float(got) != expected:
-            value = float(got) if got.numel() == 1 else None
-            if value == h * w * h * w and c > 1:
-                return _verdict(False, f"for {c} channels the loop runs once per sub-pixel, so {c} times as many passes.")
-            if value == c * h * w:
-                return _verdict(False, "that counts the passes; each pass computes the layer at every one of the H*W positions.")
-            return _verdict(False, f"naive_positions({c}, {h}, {w}) gave {_describe(got)}, expected {expected:,}.")
-    return _verdict(True, "C*H*W passes of H*W positions each: the work grows with the square of the image size.")
+def cached_positions(channels: int, height: int, width: int) -> int:
+    """Positions the first layer of the package's cached loop computes for one C x H x W image.
+
+    Row 0 starts with a pass over its own row plus the first pixel (W + 1); every later row starts
+    with a pass over the row above and its own row plus the first pixel (2W + 1). The other channels
+    of a row's first pixel compute that pixel alone (1 each); every sub-pixel of the other pixels
+    computes the pixel before and its own (2 each). ``sampling.positions_per_step`` measures the same.
+    """
+    return (width + 1) + (height - 1) * (2 * width + 1) + height * (channels - 1) + 2 * channels * height * (width - 1)
 
 
-def check_tempered(fn: Callable[[torch.Tensor, float], Any] | None) -> bool:
-    """Exercise 06.2: ``fn(probs, temperature)`` reshapes distributions (N, L) to p^(1/T), renormalised."""
-    if fn is None:
-        return _unanswered("write tempered(probs, temperature): raise every probability to 1/T and renormalise.")
-    if not callable(fn):
-        return _verdict(False, f"expected a function tempered(probs, temperature), got {_describe(fn)}.")
-    generator = torch.Generator().manual_seed(6)
-    probs = torch.softmax(2 * torch.randn(5, 7, generator=generator), dim=1)
-    for temperature in (0.5, 1.0, 1.7):
-        expected = torch.softmax(probs.log() / temperature, dim=1)
-        got = _student_tensor(fn, (probs.clone(), temperature), f"tempered(probs, {temperature})")
-        if isinstance(got, str):
-            return _verdict(False, got)
-        if got.shape != probs.shape:
-            return _verdict(False, f"tempered gave shape {tuple(got.shape)}, expected {tuple(probs.shape)} (one distribution per row).")
-        if not torch.allclose(got, expected, atol=1e-5):
-            if torch.allclose(got, torch.softmax(probs.log() * temperature, dim=1), atol=1e-5):
-                return _verdict(False, "that is p^T: the exponent is 1/T, so T < 1 sharpens and T > 1 flattens.")
-            if not torch.allclose(got.sum(1), torch.ones(5), atol=1e-4):
-                return _verdict(False, "each row must sum to 1 again: divide by the sum of p^(1/T) over the levels.")
-            return _verdict(False, f"at T = {temperature} the values differ from p^(1/T) / sum(p^(1/T)).")
-    return _verdict(True, "p^(1/T), renormalised: T = 1 leaves the model as it is, and every T keeps the ranking of the levels.")
+def check_cached_positions(answer: Any, image_size: tuple[int, int] = (32, 32)) -> bool:
+    """Exercise 06.1: predict the positions the cached loop's first layer computes for one grey image
+    of ``image_size`` (a whole number), from the 28 x 28 counts of section 1."""
+    h, w = (int(s) for s in image_size)
+    if h < 2 or w < 2:
+        raise ValueError(f"image_size must be at least (2, 2), got {tuple(image_size)!r}")
+    size = f"{h}x{w}"
+    value = _number(answer, f"predict the cached loop's first-layer positions for one grey {size} image "
+                            "(a whole number) from the 28x28 counts of section 1.")
+    if value is None:
+        return False
+    expected = cached_positions(1, h, w)
+    if value == expected:
+        return _verdict(True, f"{expected:,} positions for a grey {size} image, against {h * w * h * w:,} for the naive "
+                              f"loop ({h * w * h * w / expected:.0f}x fewer): the naive count grows with (HW)^2, the cached one with HW.")
+    shown = f"{value:,.0f}"
+    if value == h * w * h * w:
+        hint = "that is the naive loop's count; the cached loop computes a few positions per step."
+    elif value == 2 * h * w:
+        hint = "two positions per step leaves out the passes over whole rows at the start of each row (the spikes)."
+    elif value == h * (2 * w + 1) + 2 * h * (w - 1):
+        hint = "the first row has no row above it, so its starting pass is shorter than the others."
+    elif value == (w + 1) + (h - 1) * (2 * w + 1) + 2 * h * w:
+        hint = "the step that starts a row is the spike itself: it does not also compute two positions."
+    elif value == (h - 1) * 2 * w + 2 * h * w or value == h * 2 * w + 2 * h * w:
+        hint = "each row-start pass also covers the row's first pixel: count it."
+    else:
+        hint = ("build it from the kinds of step printed for 28x28 (one at the start, one per later row start, "
+                "and all the others) and how each grows with the width.")
+    return _verdict(False, f"{shown} is not the cached loop's count for {size}: {hint}")
 
 
-def check_auroc(fn: Callable[[torch.Tensor, torch.Tensor], Any] | None) -> bool:
-    """Exercise 06.3: ``fn(in_scores, out_scores)`` = the AUROC, higher score = out of distribution, ties 1/2."""
-    from ..scores import auroc
+def _tempered_on(p_on: float, temperature: float) -> float:
+    """p(on) of a binary pixel with p(on) = ``p_on`` at ``temperature``: p^(1/T), renormalised."""
+    on, off = p_on ** (1 / temperature), (1 - p_on) ** (1 / temperature)
+    return on / (on + off)
 
-    if fn is None:
-        return _unanswered("write my_auroc(in_scores, out_scores): the share of (in, out) pairs where out scores higher.")
-    if not callable(fn):
-        return _verdict(False, f"expected a function my_auroc(in_scores, out_scores), got {_describe(fn)}.")
-    generator = torch.Generator().manual_seed(8)
-    for size_in, size_out in ((20, 15), (7, 30)):
-        a = torch.randint(0, 8, (size_in,), generator=generator).double()
-        b = torch.randint(2, 10, (size_out,), generator=generator).double()
-        expected = auroc(a, b)
-        got = _student_tensor(fn, (a.clone(), b.clone()), "my_auroc")
-        if isinstance(got, str):
-            return _verdict(False, got)
-        value = float(got) if got.numel() == 1 else None
-        if value is None:
-            return _verdict(False, f"my_auroc should return one number, got {_describe(got)}.")
-        if not _close(value, expected, 1e-6):
-            strict = float((b[None, :] > a[:, None]).double().mean())
-            if _close(value, 1 - expected, 1e-6):
-                return _verdict(False, "the direction is reversed: count pairs where the out-of-distribution score is the higher one.")
-            if _close(value, strict, 1e-6):
-                return _verdict(False, "ties count one half (these scores have many ties).")
-            return _verdict(False, f"got {value:.4f}, expected {expected:.4f} on {size_in} in and {size_out} out scores.")
-    return _verdict(True, "the probability that a random out-of-distribution input scores above a random test digit.")
+
+def check_temperature_for(answer: Any, p_on: float = 0.2, target: float = 0.05) -> bool:
+    """Exercise 06.2: the temperature at which a binary pixel with p(on) = ``p_on`` at T = 1 is drawn
+    on with probability ``target`` (accepted within 0.0005 of ``target``)."""
+    if not (0 < target < p_on < 0.5):
+        raise ValueError(f"need 0 < target < p_on < 0.5, got p_on={p_on}, target={target}")
+    value = _number(answer, f"predict the temperature T at which a pixel with p(on) = {p_on} at T = 1 "
+                            f"is drawn on with probability {target}.", "a number")
+    if value is None:
+        return False
+    if value <= 0:
+        return _verdict(False, f"T = {value:g} is not a temperature: the sampler divides by T, so T > 0.")
+    got = _tempered_on(p_on, value)
+    if abs(got - target) < 5e-4:
+        return _verdict(True, f"at T = {value:.4g} the pixel is on with probability {got:.4f}: temperature divides "
+                              "the log-odds log(p_on / p_off) by T, so a rare value becomes rarer for T < 1.")
+    where = f"at T = {value:.4g} the pixel is on with probability {got:.4f}, not {target}"
+    if value >= 1:
+        hint = "T >= 1 keeps or flattens the distribution towards 1/2; a rare value gets rarer only for T < 1."
+    elif _close(value, target / p_on, 1e-3) or _close(value, p_on / target, 1e-3):
+        hint = "temperature does not scale the probability; write p_T(on) / p_T(off) and see what 1/T does to it."
+    elif got > target:
+        hint = "not sharp enough yet: a lower T."
+    else:
+        hint = "too sharp: a higher T. The log-odds of the two values tell you exactly how much."
+    return _verdict(False, f"{where}: {hint}")
+
+
+def check_repeated_image_auroc(answer: Any, below: int = 400, tied: int = 20, above: int = 80) -> bool:
+    """Exercise 06.3: the AUROC of out-of-distribution inputs that are all one image, given how many
+    test digits score below it, the same and above it (higher score = more out of distribution)."""
+    counts = (below, tied, above)
+    if any(isinstance(k, bool) or not isinstance(k, int) or k < 0 for k in counts) or sum(counts) == 0:
+        raise ValueError(f"below, tied and above must be counts >= 0, not all 0, got {counts}")
+    n = sum(counts)
+    value = _number(answer, "predict the AUROC (a number between 0 and 1) of the copies of one image.", "a number")
+    if value is None:
+        return False
+    expected = (below + tied / 2) / n
+    if _close(value, expected, 1e-3):
+        return _verdict(True, f"every copy wins against the {below} digits below it and half-wins against the {tied} ties: "
+                              f"({below} + {tied}/2) / {n} = {expected:.3f}, however many copies there are.")
+    shown = f"{value:.4g}"
+    if not 0 <= value <= 1:
+        hint = "an AUROC is a probability, between 0 and 1."
+    elif _close(value, below / n, 1e-3):
+        hint = "a tie is neither a win nor a loss: it counts one half."
+    elif _close(value, (below + tied) / n, 1e-3):
+        hint = "a tie counts one half, not a whole win."
+    elif _close(value, 1 - expected, 1e-3) or _close(value, above / n, 1e-3) or _close(value, (above + tied) / n, 1e-3):
+        hint = "the direction is reversed: the image wins a pair when it scores higher than the digit."
+    else:
+        hint = "every copy is the same image, so every copy wins, ties or loses against the same digits."
+    return _verdict(False, f"{shown} is not that AUROC: {hint}")

@@ -1,5 +1,5 @@
-"""Checks for notebook 07, pixel transformers: the causal pairs of the shifted mask, where attention's
-L^2 term overtakes the per-token work, and the size of the key/value cache.
+"""Checks for notebook 07, pixel transformers: the causal pairs of the shifted mask, attention's share
+of a layer's work (a prediction checked by a FLOP count), and the size of the key/value cache.
 """
 
 from __future__ import annotations
@@ -36,33 +36,58 @@ def check_causal_pairs(fn: Callable[[int, int, int], Any] | None) -> bool:
             return _verdict(False, f"with {c} channels there is one token per sub-pixel: L = C*H*W, not H*W.")
         if value == n * (n - 1):
             return _verdict(False, "each unordered pair is counted twice: token t reads s < t only, so halve it.")
-        return _verdict(False, f"causal_pairs({c}, {h}, {w}) gave {_describe(got) if value is None else value}, "
-                               f"expected {expected:,}.")
+        return _verdict(False, f"causal_pairs({c}, {h}, {w}) gave {_describe(got) if value is None else f'{value:,.0f}'}. "
+                               "Hint: with L tokens in a row, count how many tokens token t may read, then add "
+                               "these counts up over t = 0, ..., L - 1.")
     return _verdict(True, "L(L-1)/2 pairs: every earlier token, so the work of attention grows with L squared.")
 
 
-def check_crossover_length(answer: Any, hidden: int = 64) -> bool:
-    """Exercise 07.2: the sequence length L at which one layer's attention term, 2 L^2 d multiply-adds
-    (q k^T and the weighted sum of the values), equals the per-token work 12 L d^2 (the q, k, v and
-    output projections, 4 d^2, and the MLP d -> 4d -> d, 8 d^2, for each of the L tokens): L = 6 d."""
+def _attention_share_counted(hidden: int, length: int) -> float:
+    """The share of one TransformerBlock's multiply-adds spent in attention (the two L x L products),
+    counted by PyTorch's FLOP counter on the explicit ("math") attention for one sequence of ``length``."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models.transformer import TransformerBlock
+
+    block = TransformerBlock(hidden, 4 if hidden % 4 == 0 else 1, 0.0, 1).eval()
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
+        block(torch.zeros(1, length, hidden))
+    counts = {str(op): flops for op, flops in counter.get_flop_counts()["Global"].items()}
+    return counts["aten.bmm"] / sum(counts.values())
+
+
+def check_attention_share(answer: Any, hidden: int = 64, length: int = 784) -> bool:
+    """Exercise 07.2: a prediction. Which fraction of one layer's multiply-adds is attention for width
+    ``hidden`` (d) and ``length`` (L)? Attention's two L x L products cost 2 L^2 d, the projections and
+    the MLP 12 L d^2, so the share is 2 L^2 d / (2 L^2 d + 12 L d^2) = L / (L + 6 d). A right answer
+    (within 0.02) is then checked against PyTorch's FLOP counter on a real block."""
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
         raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
-    expected = 6 * hidden
-    value = _number(answer, f"the length L where 2*L*L*d = 12*L*d*d, for d = {hidden}: a whole number.")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"length must be an int >= 1, got {length!r}")
+    value = _number(answer, f"predict the fraction of one layer's work that is attention, for d = {hidden} and L = {length}.",
+                    "a number")
     if value is None:
         return False
-    if value == expected:
-        return _verdict(True, f"L = 6d = {expected}: beyond it the attention term grows fastest; MNIST's 784 and "
-                              f"CIFAR-10's 3,072 tokens are well past it for small d.")
-    if value == 12 * hidden:
-        return _verdict(False, "attention has two L^2 products, q k^T and (weights) v, each L^2 d multiply-adds.")
-    if value == 3 * hidden:
-        return _verdict(False, "count the MLP too: d -> 4d -> d is 8 d^2 per token, plus 4 d^2 for the projections.")
-    if value == 2 * hidden:
-        return _verdict(False, "the per-token work includes the MLP (8 d^2), not only the projections (4 d^2).")
-    if value == hidden * hidden:
-        return _verdict(False, "solve 2 L^2 d = 12 L d^2 for L: divide both sides by 2 L d.")
-    return _verdict(False, f"got {value:g}; set 2 L^2 d equal to 12 L d^2 with d = {hidden} and solve for L.")
+    share = length / (length + 6 * hidden)
+    if abs(value - share) <= 0.02:
+        counted = _attention_share_counted(hidden, length)
+        return _verdict(True, f"L / (L + 6d) = {share:.3f}; PyTorch's FLOP counter on a block of width {hidden} at L = {length} "
+                              f"measures {counted:.3f}. A wider model spends a smaller share on attention at the same L.")
+    if 1 < value <= 100:
+        return _verdict(False, f"{value:g} looks like a percentage: give the share as a fraction between 0 and 1.")
+    if not 0 <= value <= 1:
+        return _verdict(False, f"{value:g} is not a share: it lies between 0 and 1.")
+    if abs(value - length / (length + 12 * hidden)) <= 0.02:
+        return _verdict(False, f"{value:g} counts one L x L product; attention has two, q k^T and (weights) v, each L^2 d.")
+    if abs(value - length / (length + 2 * hidden)) <= 0.02:
+        return _verdict(False, f"{value:g} leaves out the MLP: d -> 4d -> d is 8 d^2 per token, on top of the 4 d^2 of the projections.")
+    if value >= 0.84:
+        return _verdict(False, f"{value:g} is too high. The per-token work grows like d^2, attention like d: "
+                               "what happens to attention's share when d grows?")
+    return _verdict(False, f"{value:g} is not it. Write both terms for one layer, divide one by their sum, and cancel L d.")
 
 
 def check_kv_cache_floats(fn: Callable[[int, int, int], Any] | None) -> bool:
@@ -91,5 +116,6 @@ def check_kv_cache_floats(fn: Callable[[int, int, int], Any] | None) -> bool:
         if value == 3 * n_layers * length * d:
             return _verdict(False, "the queries are not kept: each is used once, by its own token.")
         return _verdict(False, f"kv_cache_floats({n_layers}, {length}, {d}) gave "
-                               f"{_describe(got) if value is None else value}, expected {expected:,}.")
+                               f"{_describe(got) if value is None else f'{value:,.0f}'}. Hint: list what one layer keeps "
+                               "for one earlier token, how many numbers each piece has, then multiply by the tokens and the layers.")
     return _verdict(True, "2 x layers x L x d: it grows with the sequence, unlike the convolutions' caches of a few rows.")

@@ -38,7 +38,7 @@ FIELD_CLASSES: tuple[tuple[str, str], ...] = (
     ("later pixel", "#FFFFFF"),
     ("earlier pixel, out of reach", "#DDDDDD"),
     ("earlier pixel, reaches the target", "#4477AA"),
-    ("blind spot (earlier, never reached)", "#EE3377"),
+    ("blind spot (earlier, inside the reach, not reached)", "#EE3377"),
     ("later pixel reached: causality leak!", "#EE7733"),
     ("target pixel", "#222222"),
 )
