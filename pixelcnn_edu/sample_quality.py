@@ -131,6 +131,19 @@ def binomial_se(fraction: float, n: int) -> float:
     return math.sqrt(fraction * (1.0 - fraction) / n) if n else float("nan")
 
 
+def fraction_text(fraction: float, n: int) -> str:
+    """'42.0% ± 4.9%' for a fraction of ``n`` verdicts. At 0 or ``n`` of ``n`` the binomial standard
+    error is 0, which claims a certainty ``n`` samples cannot give, so the exact one-sided 95% bound
+    (Clopper-Pearson, 1 - 0.05^(1/n): about 3/n) is given instead: '0 of 100 (95% upper bound 3.0%)'."""
+    count = round(fraction * n)
+    if 0 < count < n:
+        return f"{100 * fraction:.1f}% ± {100 * binomial_se(fraction, n):.1f}%"
+    bound = 1.0 - 0.05 ** (1.0 / n)
+    if count == 0:
+        return f"0 of {n} (95% upper bound {100 * bound:.1f}%)"
+    return f"{n} of {n} (95% lower bound {100 * (1.0 - bound):.1f}%)"
+
+
 @dataclass
 class SampleQuality:
     """How a classifier judges a batch of samples; each fraction comes with its binomial standard error."""
@@ -152,8 +165,8 @@ class SampleQuality:
 
     def __str__(self) -> str:
         asked = "" if self.asked_fraction is None else (
-            f"{100 * self.asked_fraction:.1f}% ± {100 * self.asked_se:.1f}% classified as the asked digit, ")
-        return (f"{asked}{100 * self.confident_fraction:.1f}% ± {100 * self.confident_se:.1f}% named with confidence "
+            f"{fraction_text(self.asked_fraction, self.n)} classified as the asked digit, ")
+        return (f"{asked}{fraction_text(self.confident_fraction, self.n)} named with confidence "
                 f">= {self.threshold:g}, mean classifier confidence {self.mean_confidence:.3f} ({self.n} samples)")
 
 

@@ -258,7 +258,8 @@ def test_the_05_2_check_names_each_slip():
     assert "count for the coupled mixture" in run(check, 60, **settings)[1]
     assert "count for one channel" in run(check, 18, **settings)[1]
     assert "256-way softmax" in run(check, 768, **settings)[1]
-    assert "a weight, a mean and a log-scale" in run(check, 55, **settings)[1]
+    message = run(check, 55, **settings)[1]
+    assert "55 is not it" in message and "a weight, a mean and a log-scale" not in message  # a hint, not the recipe
 
 
 def test_solution_shows_the_source_of_the_worked_solution():
@@ -463,6 +464,10 @@ def test_layers_to_reach_matches_autograd():
     assert not reaches(2) and reaches(3)
     assert run(exercises.check_layers_to_reach, 24)[0] is True  # 28 wide, 7x7 then 3x3
     ok, out = run(exercises.check_layers_to_reach, 27)
+    assert ok is False and "first layer already reaches" in out and "column 27" not in out  # the slip, not the equation
+    ok, out = run(exercises.check_layers_to_reach, 25)
+    assert ok is False and "counts the first layer too" in out
+    ok, out = run(exercises.check_layers_to_reach, 30)
     assert ok is False and "too many" in out
     ok, out = run(exercises.check_layers_to_reach, 8)
     assert ok is False and "too few" in out

@@ -51,7 +51,7 @@ def test_attention_share_is_a_prediction_checked_by_a_flop_count(capsys) -> None
     assert not nb07.check_attention_share(None)
     assert capsys.readouterr().out.startswith("Not answered yet:")
     slips = {67: "percentage", 2000: "between 0 and 1", 0.505: "one L x L product", 0.86: "leaves out the MLP",
-             0.9: "too high", 0.3: "cancel L d", "0.67": "a number"}
+             0.9: "too high", 0.3: "cancel L d", "0.67": "a number", 0.845: "the share for d = 24"}
     for answer, hint in slips.items():
         assert not nb07.check_attention_share(answer)
         out = capsys.readouterr().out

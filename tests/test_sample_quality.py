@@ -99,6 +99,10 @@ def test_judge_counts_confident_answers_with_binomial_standard_errors() -> None:
     assert quality.confident_se == pytest.approx((0.4 * 0.6 / 5) ** 0.5)
     assert "60.0% ± 21.9% classified as the asked digit, 40.0% ± 21.9% named with confidence >= 0.9" in str(quality)
     assert sample_quality.judge(Graded(), images, threshold=0.99).confident_fraction == pytest.approx(0.2)
+    # none, or all, of 5: the standard error is 0, so the exact one-sided 95% bound 1 - 0.05^(1/5) = 45.1% is printed
+    assert "0 of 5 (95% upper bound 45.1%) named with confidence >= 0.999" in str(sample_quality.judge(Graded(), images, threshold=0.999))
+    assert str(sample_quality.judge(Graded(), images, torch.tensor([1, 2, 0, 0, 1]))).startswith("0 of 5 (95% upper bound 45.1%) classified as the asked")
+    assert sample_quality.fraction_text(1.0, 100) == "100 of 100 (95% lower bound 97.0%)"
     with pytest.raises(ValueError, match="threshold"):
         sample_quality.judge(Graded(), images, threshold=0.0)
 

@@ -54,10 +54,15 @@ def check_layers_to_reach(answer: Any, width: int = 28, input_kernel_size: int =
         return False
     if value == expected:
         return _verdict(True, f"{expected} layers: {input_kernel_size // 2} columns from the first layer plus {kernel_size // 2} per layer reach column {width - 1}.")
-    hint = "too few" if value < expected else "too many"
-    return _verdict(
-        False, f"{value:g} is {hint}: the first layer reaches {input_kernel_size // 2} columns to the right, each later layer {kernel_size // 2} more, and column {width - 1} must be reached."
-    )
+    if value == width - 1:
+        hint = "that counts every column as one layer's work, but the first layer already reaches some columns to the right"
+    elif value == width - 1 - input_kernel_size // 2 + 1:
+        hint = "that counts the first layer too; the question asks for the layers after it"
+    elif value < expected:
+        hint = "too few: count how many columns the first layer's vertical stack reaches, then how many each later layer adds"
+    else:
+        hint = "too many: a later layer with a kernel of size k widens the vertical stack by more than zero columns; how many?"
+    return _verdict(False, f"{value:g}: {hint}.")
 
 
 def _reach(n_layers: int, input_kernel_size: int, kernel_size: int) -> int:

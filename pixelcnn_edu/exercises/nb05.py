@@ -33,9 +33,9 @@ def check_param_channels(answer: Any, n_mix: int = 10, in_channels: int = 3, cou
     if value == 256 * in_channels:
         return _verdict(False, f"{value:g} is what a 256-way softmax needs; the mixture describes the levels with a few numbers.")
     if coupled:
-        return _verdict(False, f"{value:g} is not it. Per component: one weight for the pixel, a mean and a log-scale per "
-                               "channel, and one coefficient per (earlier channel, later channel) pair.")
-    return _verdict(False, f"{value:g} is not it. Per channel and component: a weight, a mean and a log-scale.")
+        return _verdict(False, f"{value:g} is not it. List what one component needs to describe a whole pixel, then "
+                               "what the coupling adds between the channels.")
+    return _verdict(False, f"{value:g} is not it. List what one logistic component needs, then count components and channels.")
 
 
 def check_level_probs(fn: Callable[[float, float, int], Any] | None) -> bool:

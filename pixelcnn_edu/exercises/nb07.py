@@ -82,6 +82,9 @@ def check_attention_share(answer: Any, hidden: int = 64, length: int = 784) -> b
         return _verdict(False, f"{value:g} is not a share: it lies between 0 and 1.")
     if abs(value - length / (length + 12 * hidden)) <= 0.02:
         return _verdict(False, f"{value:g} counts one L x L product; attention has two, q k^T and (weights) v, each L^2 d.")
+    if hidden != 24 and abs(value - length / (length + 6 * 24)) <= 0.005:
+        return _verdict(False, f"{value:g} is the share for d = 24, the notebook's transformer; this asks for d = {hidden}. "
+                               "What happens to attention's share when d grows?")
     if abs(value - length / (length + 2 * hidden)) <= 0.02:
         return _verdict(False, f"{value:g} leaves out the MLP: d -> 4d -> d is 8 d^2 per token, on top of the 4 d^2 of the projections.")
     if value >= 0.84:

@@ -235,7 +235,7 @@ def plot_curves(
     xs = _as_tensor(x, "x").flatten()
     if not panels:
         raise ValueError("panels is empty: give at least one {y label: {curve label: values}}")
-    fig = _new_figure(4.6 * len(panels), 3.2)
+    fig = _new_figure(6.4 * len(panels), 3.4)  # room for each legend beside its panel, off the curves
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (ylabel, curves) in zip(axes, panels.items()):
         for label, values in curves.items():
@@ -250,7 +250,7 @@ def plot_curves(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title is not None:
         fig.suptitle(title)
     return fig

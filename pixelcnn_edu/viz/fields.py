@@ -36,7 +36,7 @@ from ._common import (
 FUTURE, UNREACHED, REACHED, BLIND, LEAK, TARGET = range(6)
 FIELD_CLASSES: tuple[tuple[str, str], ...] = (
     ("later pixel", "#FFFFFF"),
-    ("earlier pixel, out of reach", "#DDDDDD"),
+    ("earlier pixel, not reached", "#DDDDDD"),
     ("earlier pixel, reaches the target", "#4477AA"),
     ("blind spot (earlier, inside the reach, not reached)", "#EE3377"),
     ("later pixel reached: causality leak!", "#EE7733"),

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..png import _check_batch, _check_int, image_to_png, save_image_grid, tile_images  # noqa: F401  (re-exported)
 from ._common import _new_figure
@@ -128,5 +129,6 @@ def plot_steps_with_distributions(
         else:
             plot_distribution(probs[k], value=values[k], ax=axes[1, k], value_label=value_label, title="")
             axes[1, k].set_xlabel("level", fontsize=8)
+            axes[1, k].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # 256 levels: few, readable ticks
     fig.suptitle(title if title is not None else f"{n} steps of a drawing, with the distribution of each step")
     return fig
