@@ -1,0 +1,210 @@
+"""Data-parallel training (issue 31): 2 processes on the CPU (gloo) train and evaluate what 1 process
+does. Each scenario runs in 2 processes started by ``torch.multiprocessing.spawn`` (each on one
+thread); one torchrun test goes through the command line. Small models and 200 8x8 digit crops keep
+the file to a few seconds of work per launch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from pixelcnn_edu import data, models, train
+
+FIT = dict(epochs=2, batch_size=64, lr=1e-2, seed=3, progress=False)  # 200 crops: 4 batches, the last of 8 images
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _crops() -> data.ImageDataset:
+    """200 binarised 8x8 crops of embedded training digits (as conftest's ``digit_crops``)."""
+    digits = data.load_dataset(data.EMBEDDED, "train", levels=2)
+    return data.ImageDataset(digits.images[:200, :, 10:18, 10:18].contiguous(), digits.labels[:200], 2, "digit-crops")
+
+
+def _model(seed: int = 0) -> models.PixelCNN:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return models.PixelCNN(in_channels=1, levels=2, hidden=8, n_layers=2, kernel_size=3, input_kernel_size=3)
+
+
+# --- what each rank does ---------------------------------------------------------------------
+
+
+def _counted(model: models.PixelCNN, stop_at: int | None = None) -> dict[str, int]:
+    """Count the images ``model.log_prob`` sees in training and in eval mode; with ``stop_at``, raise
+    SIGTERM inside the ``stop_at``-th training call."""
+    original, seen = model.log_prob, {"train": 0, "eval": 0, "calls": 0}
+
+    def log_prob(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        seen["train" if model.training else "eval"] += x.shape[0]
+        seen["calls"] += model.training
+        if seen["calls"] == stop_at and model.training:
+            signal.raise_signal(signal.SIGTERM)
+        return original(x, y)
+
+    model.log_prob = log_prob  # type: ignore[method-assign]
+    return seen
+
+
+def _fit(rank: int, path: str, stop_at: int | None = None) -> dict[str, Any]:
+    """Train with FIT into ``path``; with ``stop_at``, rank 1 alone gets SIGTERM inside its
+    ``stop_at``-th training batch."""
+    model, crops = _model(), _crops()
+    seen = _counted(model, stop_at if rank == 1 else None)
+    try:
+        history = train.fit(model, crops, crops.subset(40), checkpoint=path, **FIT)
+    except train.TrainingInterrupted as stop:
+        return {"stopped": (stop.epoch, stop.batch, stop.reason)}
+    return {"history": history.as_dict(), "model": model.state_dict(), "seen": seen}
+
+
+def _evaluate(rank: int) -> dict[str, Any]:
+    """Evaluate on 40, 41 (not divisible by 2) and 1 image, averaged and per image; and the number
+    of images this rank scored."""
+    model, crops = _model(), _crops()
+    seen = _counted(model)
+    scores = {n: (train.evaluate(model, crops.subset(n), batch_size=16), train.evaluate(model, crops.subset(n), per_image=True))
+              for n in (40, 41, 1)}
+    return {"scores": scores, "seen": seen["eval"]}
+
+
+def _errors(rank: int, path: str) -> dict[str, str]:
+    """The error each rank raises for a batch that 2 does not divide, and for ranks with different seeds."""
+    errors = {}
+    for name, changes in (("batch", dict(batch_size=63)), ("seed", dict(seed=rank))):
+        try:
+            train.fit(_model(), _crops(), checkpoint=path, **{**FIT, **changes})
+        except ValueError as err:
+            errors[name] = str(err)
+    return errors
+
+
+def _checks_then_fit(rank: int, path: str) -> dict[str, Any]:
+    """The errors, the evaluations and the uninterrupted run, in one launch (each launch costs seconds)."""
+    return {"errors": _errors(rank, path), "evaluate": _evaluate(rank), **_fit(rank, path)}
+
+
+TASKS = {"fit": _fit, "checks_then_fit": _checks_then_fit}
+
+
+def _worker(rank: int, world: int, port: int, task: str, out: str, kwargs: dict[str, Any]) -> None:
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=60))
+    try:
+        torch.save(TASKS[task](rank, **kwargs), Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _spawn(task: str, out: Path, **kwargs: Any) -> list[Any]:
+    """Run ``task`` in 2 processes; what each rank returned."""
+    out.mkdir(parents=True, exist_ok=True)
+    mp.spawn(_worker, args=(2, _free_port(), task, str(out), kwargs), nprocs=2, join=True)
+    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
+
+
+def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The errors, the evaluations and the uninterrupted run in 2 processes: (the run's folder, what
+    each rank returned)."""
+    folder = tmp_path_factory.mktemp("ddp")
+    return folder, _spawn("checks_then_fit", folder / "out", path=str(folder / "run.pt"))
+
+
+def test_two_processes_train_the_model_one_process_trains(two_processes, tmp_path: Path) -> None:
+    folder, ranks = two_processes
+    one = _model()
+    crops = _crops()
+    history = train.fit(one, crops, crops.subset(40), checkpoint=tmp_path / "one.pt", **FIT).as_dict()
+    for result in ranks:  # every rank ends with the same weights, equal to one process's up to rounding
+        assert _max_difference(result["model"], one.state_dict()) < 1e-5
+        for key in ("train_bpd", "test_bpd"):
+            assert result["history"][key] == pytest.approx(history[key], abs=1e-6)
+    assert all(torch.equal(ranks[0]["model"][k], ranks[1]["model"][k]) for k in ranks[0]["model"])
+    # each rank trained on its half of every global batch (64, 64, 64, 8): 100 images an epoch
+    assert [r["seen"]["train"] for r in ranks] == [2 * 100, 2 * 100]
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["run.pt"]  # rank 0's file, no temporary left
+    saved = train.load_checkpoint(folder / "run.pt")
+    assert saved["epoch"] == 2 and saved["step"] == 8
+    assert _max_difference(saved["model"], one.state_dict()) < 1e-5
+
+
+def test_evaluation_in_two_processes_is_the_single_process_figure(two_processes) -> None:
+    model, crops = _model(), _crops()
+    ranks = two_processes[1]
+    assert [r["evaluate"]["seen"] for r in ranks] == [2 * (20 + 21 + 1), 2 * (20 + 20 + 0)]  # each scored its share
+    for result in ranks:
+        for n, (bpd, per_image) in result["evaluate"]["scores"].items():
+            assert per_image.shape == (n,)
+            assert torch.equal(per_image, train.evaluate(model, crops.subset(n), per_image=True))
+            assert bpd == pytest.approx(train.evaluate(model, crops.subset(n), batch_size=16), abs=1e-6)
+
+
+def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_processes, tmp_path: Path) -> None:
+    """Rank 1 alone gets SIGTERM inside batch 3 of epoch 1; both stop after it, one file is saved,
+    and the same call again ends with the uninterrupted run's weights and histories."""
+    path = tmp_path / "run.pt"
+    stopped = _spawn("fit", tmp_path / "stopped", path=str(path), stop_at=3)
+    assert [r["stopped"][:2] for r in stopped] == [(0, 3), (0, 3)]
+    assert stopped[1]["stopped"][2] == "SIGTERM" and stopped[0]["stopped"][2].startswith("SIGTERM")
+    assert train.load_checkpoint(path)["training"]["batch"] == 3
+    resumed = _spawn("fit", tmp_path / "resumed", path=str(path))
+    _, uninterrupted = two_processes
+    for r in range(2):
+        assert all(torch.equal(resumed[r]["model"][k], uninterrupted[r]["model"][k]) for k in resumed[r]["model"])
+        for key in ("train_bpd", "test_bpd"):
+            assert resumed[r]["history"][key] == uninterrupted[r]["history"][key]
+
+
+def test_every_rank_refuses_an_indivisible_batch_and_different_arguments(two_processes) -> None:
+    """Both errors came before any training: the run that followed them in the same processes
+    started from scratch (its step count is the uninterrupted run's, checked above)."""
+    for result in two_processes[1]:
+        assert "batch_size 63 is the global batch and must be divisible by the world size 2" in result["errors"]["batch"]
+        assert "ranks were started with different arguments to fit" in result["errors"]["seed"]
+
+
+def _torchrun(*command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PIXELCNN_EDU_DIST_TIMEOUT": "60"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}"]
+    return subprocess.run([*launcher, *command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_torchrun_trains_through_the_command_line_and_refuses_different_arguments(tmp_path: Path) -> None:
+    train_args = ["train", "--dataset", "mnist-embedded", "--train-limit", "64", "--epochs", "1", "--batch-size", "32",
+                  "--hidden", "4", "--n-layers", "1", "--device", "cpu", "--no-progress"]
+    done = _torchrun("-m", "pixelcnn_edu", *train_args, "--out", "run.pt", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("saved run.pt") == 1  # rank 0 alone prints
+    assert train.load_checkpoint(tmp_path / "run.pt")["step"] == 2  # 64 images in global batches of 32
+    script = f"{sys.executable} -m pixelcnn_edu {' '.join(train_args)} --out other.pt --seed $RANK"
+    refused = _torchrun("--no-python", "bash", "-c", script, tmp_path=tmp_path)
+    assert refused.returncode != 0
+    for rank in (0, 1):
+        assert f"rank {rank}: error: the 2 ranks were started with different arguments" in refused.stderr
+    assert not (tmp_path / "other.pt").exists()
