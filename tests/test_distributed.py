@@ -92,7 +92,7 @@ def _errors(rank: int, path: str) -> dict[str, str]:
 
 def _checks_then_fit(rank: int, path: str) -> dict[str, Any]:
     """The errors, the evaluations and the uninterrupted run, in one launch (each launch costs seconds)."""
-    return {"errors": _errors(rank, path), "evaluate": _evaluate(rank), **_fit(rank, path)}
+    return {"errors": _errors(rank, path + ".refused"), "evaluate": _evaluate(rank), **_fit(rank, path)}
 
 
 TASKS = {"fit": _fit, "checks_then_fit": _checks_then_fit}
@@ -182,9 +182,10 @@ def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_proce
 
 
 def test_every_rank_refuses_an_indivisible_batch_and_different_arguments(two_processes) -> None:
-    """Both errors came before any training: the run that followed them in the same processes
-    started from scratch (its step count is the uninterrupted run's, checked above)."""
-    for result in two_processes[1]:
+    """Both errors come before any training: no checkpoint is written."""
+    folder, ranks = two_processes
+    assert not (folder / "run.pt.refused").exists()
+    for result in ranks:
         assert "batch_size 63 is the global batch and must be divisible by the world size 2" in result["errors"]["batch"]
         assert "ranks were started with different arguments to fit" in result["errors"]["seed"]
 
