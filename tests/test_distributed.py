@@ -6,22 +6,28 @@ the file to a few seconds of work per launch.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from pixelcnn_edu import data, models, train
+from pixelcnn_edu import cli, data, models, train
 
+TIMEOUT_S = 5  # the launch in which a rank fails: how long the other waits for it
+CLI_TRAIN = ["train", "--dataset", "mnist-embedded", "--train-limit", "64", "--epochs", "1", "--batch-size", "32",
+             "--hidden", "4", "--n-layers", "1", "--device", "cpu", "--no-progress"]
 FIT = dict(epochs=2, batch_size=64, lr=1e-2, seed=3, progress=False)  # 200 crops: 4 batches, the last of 8 images
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,16 +47,24 @@ def _model(seed: int = 0) -> models.PixelCNN:
 # --- what each rank does ---------------------------------------------------------------------
 
 
-def _counted(model: models.PixelCNN, stop_at: int | None = None) -> dict[str, int]:
-    """Count the images ``model.log_prob`` sees in training and in eval mode; with ``stop_at``, raise
-    SIGTERM inside the ``stop_at``-th training call."""
+def _sigterm() -> None:
+    signal.raise_signal(signal.SIGTERM)
+
+
+def _fail() -> None:
+    raise RuntimeError("this rank fails")
+
+
+def _counted(model: models.PixelCNN, at: int | None = None, action: Callable[[], None] = _sigterm) -> dict[str, int]:
+    """Count the images ``model.log_prob`` sees in training and in eval mode; with ``at``, run
+    ``action`` (SIGTERM) inside the ``at``-th training call."""
     original, seen = model.log_prob, {"train": 0, "eval": 0, "calls": 0}
 
     def log_prob(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         seen["train" if model.training else "eval"] += x.shape[0]
         seen["calls"] += model.training
-        if seen["calls"] == stop_at and model.training:
-            signal.raise_signal(signal.SIGTERM)
+        if seen["calls"] == at and model.training:
+            action()
         return original(x, y)
 
     model.log_prob = log_prob  # type: ignore[method-assign]
@@ -90,18 +104,41 @@ def _errors(rank: int, path: str) -> dict[str, str]:
     return errors
 
 
+def _cli_refusal(rank: int, path: str) -> tuple[int, str]:
+    """The command line's exit code and stderr when the ranks are given different seeds."""
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = cli.main([*CLI_TRAIN, "--out", path, "--seed", str(rank)])
+    return code, stderr.getvalue()
+
+
 def _checks_then_fit(rank: int, path: str) -> dict[str, Any]:
     """The errors, the evaluations and the uninterrupted run, in one launch (each launch costs seconds)."""
-    return {"errors": _errors(rank, path + ".refused"), "evaluate": _evaluate(rank), **_fit(rank, path)}
+    return {"errors": _errors(rank, path + ".refused"), "cli": _cli_refusal(rank, path + ".refused"),
+            "evaluate": _evaluate(rank), **_fit(rank, path)}
 
 
-TASKS = {"fit": _fit, "checks_then_fit": _checks_then_fit}
+def _stop_then_fail(rank: int, path: str) -> dict[str, Any]:
+    """The run stopped by SIGTERM on rank 1, then a run in which rank 1 fails in its second batch:
+    how long rank 0 waited for it, and what it raised."""
+    stopped = _fit(rank, path, stop_at=3)
+    model, crops = _model(), _crops()
+    _counted(model, 2 if rank == 1 else None, _fail)
+    start = time.monotonic()
+    try:
+        train.fit(model, crops, checkpoint=path + ".failed", **FIT)
+    except Exception as err:
+        return {**stopped, "failed": (type(err).__name__, str(err).splitlines()[0], time.monotonic() - start)}
+    return stopped
 
 
-def _worker(rank: int, world: int, port: int, task: str, out: str, kwargs: dict[str, Any]) -> None:
+TASKS = {"fit": _fit, "checks_then_fit": _checks_then_fit, "stop_then_fail": _stop_then_fail}
+
+
+def _worker(rank: int, world: int, port: int, task: str, out: str, kwargs: dict[str, Any], timeout_s: float) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=60))
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=timeout_s))
     try:
         torch.save(TASKS[task](rank, **kwargs), Path(out) / f"rank{rank}.pt")
     finally:
@@ -114,10 +151,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _spawn(task: str, out: Path, **kwargs: Any) -> list[Any]:
-    """Run ``task`` in 2 processes; what each rank returned."""
+def _spawn(task: str, out: Path, timeout_s: float = 60, **kwargs: Any) -> list[Any]:
+    """Run ``task`` in 2 processes whose collectives wait ``timeout_s`` at most; what each rank returned."""
     out.mkdir(parents=True, exist_ok=True)
-    mp.spawn(_worker, args=(2, _free_port(), task, str(out), kwargs), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), task, str(out), kwargs, timeout_s), nprocs=2, join=True)
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 
@@ -165,20 +202,37 @@ def test_evaluation_in_two_processes_is_the_single_process_figure(two_processes)
             assert bpd == pytest.approx(train.evaluate(model, crops.subset(n), batch_size=16), abs=1e-6)
 
 
-def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_processes, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The launch of ``_stop_then_fail`` (collectives wait 5 s): (the stopped run's file, what each rank returned)."""
+    folder = tmp_path_factory.mktemp("stopped")
+    return folder / "run.pt", _spawn("stop_then_fail", folder / "out", timeout_s=TIMEOUT_S, path=str(folder / "run.pt"))
+
+
+def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_processes, stopped, tmp_path: Path) -> None:
     """Rank 1 alone gets SIGTERM inside batch 3 of epoch 1; both stop after it, one file is saved,
     and the same call again ends with the uninterrupted run's weights and histories."""
-    path = tmp_path / "run.pt"
-    stopped = _spawn("fit", tmp_path / "stopped", path=str(path), stop_at=3)
-    assert [r["stopped"][:2] for r in stopped] == [(0, 3), (0, 3)]
-    assert stopped[1]["stopped"][2] == "SIGTERM" and stopped[0]["stopped"][2].startswith("SIGTERM")
+    path, ranks = stopped
+    assert [r["stopped"][:2] for r in ranks] == [(0, 3), (0, 3)]
+    assert ranks[1]["stopped"][2] == "SIGTERM" and ranks[0]["stopped"][2] == "SIGTERM (on another rank)"
     assert train.load_checkpoint(path)["training"]["batch"] == 3
-    resumed = _spawn("fit", tmp_path / "resumed", path=str(path))
+    resumed = _spawn("fit", tmp_path, path=str(path))
     _, uninterrupted = two_processes
     for r in range(2):
         assert all(torch.equal(resumed[r]["model"][k], uninterrupted[r]["model"][k]) for k in resumed[r]["model"])
         for key in ("train_bpd", "test_bpd"):
             assert resumed[r]["history"][key] == uninterrupted[r]["history"][key]
+
+
+def test_a_rank_that_fails_makes_the_other_fail_within_the_timeout(stopped) -> None:
+    """Rank 1 raises in its second batch; rank 0, waiting in a collective, raises within the process
+    group's timeout (instead of waiting for ever) and saves the run after its first batch."""
+    path, ranks = stopped
+    assert ranks[1]["failed"][:2] == ("RuntimeError", "this rank fails")
+    kind, message, seconds = ranks[0]["failed"]
+    assert kind in ("RuntimeError", "DistBackendError") and seconds < 4 * TIMEOUT_S, message
+    saved = train.load_checkpoint(path.with_name("run.pt.failed"))
+    assert (saved["epoch"], saved["training"]["batch"]) == (0, 1)
 
 
 def test_every_rank_refuses_an_indivisible_batch_and_different_arguments(two_processes) -> None:
@@ -188,24 +242,16 @@ def test_every_rank_refuses_an_indivisible_batch_and_different_arguments(two_pro
     for result in ranks:
         assert "batch_size 63 is the global batch and must be divisible by the world size 2" in result["errors"]["batch"]
         assert "ranks were started with different arguments to fit" in result["errors"]["seed"]
+    for rank, result in enumerate(ranks):  # the command line, before it loads any data
+        code, stderr = result["cli"]
+        assert code == 2 and stderr.startswith(f"rank {rank}: error: the 2 ranks were started with different arguments")
 
 
-def _torchrun(*command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def test_torchrun_trains_through_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PIXELCNN_EDU_DIST_TIMEOUT": "60"}
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}"]
-    return subprocess.run([*launcher, *command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-
-
-def test_torchrun_trains_through_the_command_line_and_refuses_different_arguments(tmp_path: Path) -> None:
-    train_args = ["train", "--dataset", "mnist-embedded", "--train-limit", "64", "--epochs", "1", "--batch-size", "32",
-                  "--hidden", "4", "--n-layers", "1", "--device", "cpu", "--no-progress"]
-    done = _torchrun("-m", "pixelcnn_edu", *train_args, "--out", "run.pt", tmp_path=tmp_path)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}"]
+    done = subprocess.run([*torchrun, "-m", "pixelcnn_edu", *CLI_TRAIN, "--out", "run.pt"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("saved run.pt") == 1  # rank 0 alone prints
     assert train.load_checkpoint(tmp_path / "run.pt")["step"] == 2  # 64 images in global batches of 32
-    script = f"{sys.executable} -m pixelcnn_edu {' '.join(train_args)} --out other.pt --seed $RANK"
-    refused = _torchrun("--no-python", "bash", "-c", script, tmp_path=tmp_path)
-    assert refused.returncode != 0
-    for rank in (0, 1):
-        assert f"rank {rank}: error: the 2 ranks were started with different arguments" in refused.stderr
-    assert not (tmp_path / "other.pt").exists()
