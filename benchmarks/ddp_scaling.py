@@ -1,13 +1,16 @@
 """Data-parallel scaling: training images/s of ``train.fit`` in 1 and 2 CPU processes (gloo) and,
 where more than one GPU is present, in 1, 2, 4 ... GPU processes (NCCL).
 
-    python benchmarks/ddp_scaling.py [--train-images 1024] [--batch-size 64] [--epochs 1]
+    python benchmarks/ddp_scaling.py [--train-images 512] [--batch-size 64] [--epochs 2]
 
 Every run trains the quick profile's PixelCNN (hidden 32, 4 layers) on binarised 28x28 digits with
 the same global batch; N processes each take batch/N images a step and average their gradients
 (:mod:`pixelcnn_edu.distributed`). The figure is ``History.images_per_s`` of the last epoch (training
-time only, evaluation excluded), as rank 0 measures it. On the CPU each process runs one thread, so
-N processes need N free cores to gain anything: on a machine with 2 busy cores expect no speed-up.
+time only, evaluation and the first epoch's warm-up excluded), as rank 0 measures it. On the CPU each
+process runs one thread, as under torchrun (OMP_NUM_THREADS=1): 2 processes use 2 cores where 1 uses
+one, and gain only where both cores are free. On a machine whose 2 cores are shared with other work
+expect no speed-up (and a single process with 2 threads can be slower still: OpenMP threads that
+wait on busy cores).
 Prints what it measured; it is not a test.
 """
 
@@ -26,6 +29,10 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from pixelcnn_edu import data, models, train
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _free_port() -> int:
@@ -73,20 +80,20 @@ def measure(world: int, device_type: str, args: argparse.Namespace) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-images", type=int, default=1024, help="training images per epoch (default: 1024)")
+    parser.add_argument("--train-images", type=int, default=512, help="training images per epoch (default: 512)")
     parser.add_argument("--batch-size", type=int, default=64, help="global batch (default: 64)")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2, help="the last one is measured (default: 2)")
     args = parser.parse_args()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = _cores()
     print(f"PixelCNN hidden 32 x 4 layers, {args.train_images} binarised 28x28 digits, global batch {args.batch_size}, "
           f"{args.epochs} epoch(s); torch {torch.__version__}")
-    print(f"CPU, gloo, one thread per process ({cores} cores visible):")
+    print(f"CPU, gloo, one thread per process, {cores} cores visible:")
     cpu = {world: measure(world, "cpu", args) for world in (1, 2)}
     for world, ips in cpu.items():
         print(f"  {f'{world} process' + ('es' if world > 1 else '') + ':':13s}{ips:7.0f} images/s  (x{ips / cpu[1]:.2f})")
-    if cores is not None and cores <= 2:
-        print(f"  with {cores} cores (shared with whatever else runs) no speed-up is expected from 2 processes: each "
-              f"step's work is split, but the cores were already busy and the gradient all-reduce adds to every step")
+    if cores <= 2:
+        print(f"  on {cores} cores shared with other work no speed-up is expected from 2 processes: the second process "
+              f"competes for a busy core and the gradient all-reduce adds to each step; the figures move with the other load")
     gpus = torch.cuda.device_count()
     if gpus > 1:
         worlds = [w for w in (1, 2, 4, 8, 16) if w <= gpus]
