@@ -117,7 +117,7 @@ class Group:
         """``model.log_prob`` through DDP: its parameters are broadcast from rank 0 now, and each
         backward pass averages their gradients over the ranks."""
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(_LogProb(model), device_ids=ids)
+        return DistributedDataParallel(_LogProb(model, self.rank, self.device), device_ids=ids)
 
     def batch_loss(self, per_image_bpd: torch.Tensor, n_global: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to back-propagate, the global batch's bits/dim): DDP averages the gradients over the
@@ -154,14 +154,21 @@ def _signal_number(reason: str) -> int:
 
 
 class _LogProb(torch.nn.Module):
-    """DDP synchronises what runs through ``forward``; the models train through ``log_prob``."""
+    """DDP synchronises what runs through ``forward``; the models train through ``log_prob``.
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    Each rank draws its random numbers (dropout) from a seed of its own: one draw from the random
+    state that every rank shares (and a checkpoint stores), plus the rank. Without it, image k of
+    every rank's share would get the same dropout mask."""
+
+    def __init__(self, model: torch.nn.Module, rank: int, device: torch.device) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.rank, self.devices = model, rank, [device] if device.type == "cuda" else []
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model.log_prob(x, y)
+        seed = int(torch.randint(2**62, ()))  # the same on every rank; the shared state moves on by one draw
+        with torch.random.fork_rng(devices=self.devices):
+            torch.manual_seed(seed + self.rank)
+            return self.model.log_prob(x, y)
 
 
 def current(device: torch.device) -> Group | None:
