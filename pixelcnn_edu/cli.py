@@ -325,7 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{rank}error: {err}", file=sys.stderr)
         return 2
     except train.TrainingInterrupted as stop:  # Ctrl-C or SIGTERM, stopped at a batch boundary
-        print(stop, file=sys.stderr)
+        if distributed.is_main_process():  # under torchrun every rank stops here; rank 0 saved and tells
+            print(stop, file=sys.stderr)
         return 130
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling or evaluating
         saved = args.command in ("train", "reproduce") and args.out is not None and args.out.is_file()
