@@ -376,11 +376,11 @@ def fit(
     evaluated = model if averaged is None else averaged.module
     extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
     rng, last_save, save_failed, half_applied = _rng_state(device), time.monotonic(), False, False
-    log_prob = model.log_prob
+    parallel = None  # under torchrun: model.log_prob through DistributedDataParallel
     if ranks is not None:
         ranks.check_same("weights (seed the model's construction alike on every rank; a resumed checkpoint must be "
                          "one file that every rank reads)", _weights_hash(model))
-        log_prob = ranks.data_parallel(model)  # after the resume: rank 0's weights are broadcast
+        parallel = ranks.data_parallel(model)  # after the resume: rank 0's weights are broadcast
 
     def save() -> None:  # the state as of the last batch boundary, with the random state drawn from there on
         nonlocal saved_at, last_save, save_failed
@@ -419,7 +419,7 @@ def fit(
                     x = train.images[idx].to(device, dtype)
                     y = _labels(model, train.labels[idx].to(device))
                     with recipe.mixed_precision(device.type, mixed_precision):
-                        log_p = log_prob(x, y)
+                        log_p = model.log_prob(x, y) if parallel is None else parallel(x, y)
                     if ranks is None:
                         loss = batch_bpd = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
                     else:
