@@ -118,10 +118,13 @@ def _checks_then_fit(rank: int, path: str) -> dict[str, Any]:
             "evaluate": _evaluate(rank), **_fit(rank, path)}
 
 
-def _stop_then_fail(rank: int, path: str) -> dict[str, Any]:
-    """The run stopped by SIGTERM on rank 1, then a run in which rank 1 fails in its second batch:
-    how long rank 0 waited for it, and what it raised."""
+def _stop_resume_fail(rank: int, path: str) -> dict[str, Any]:
+    """The run stopped by SIGTERM on rank 1 (with the batch its file holds), the same call again, then
+    a run in which rank 1 fails in its second batch: how long rank 0 waited for it, and what it raised."""
     stopped = _fit(rank, path, stop_at=3)
+    dist.barrier()  # as if the first command had ended: rank 0's file is written
+    stopped["saved_batch"] = train.load_checkpoint(path)["training"]["batch"]
+    resumed = _fit(rank, path)
     model, crops = _model(), _crops()
     _counted(model, 2 if rank == 1 else None, _fail)
     start, rank0_done, failed = time.monotonic(), Path(path + ".rank0-done"), None
@@ -133,10 +136,10 @@ def _stop_then_fail(rank: int, path: str) -> dict[str, Any]:
         rank0_done.touch()
     while rank == 1 and not rank0_done.exists() and time.monotonic() - start < 60:  # alive, as a hung rank would be
         time.sleep(0.1)
-    return {**stopped, "failed": failed}
+    return {**stopped, "resumed": resumed, "failed": failed}
 
 
-TASKS = {"fit": _fit, "checks_then_fit": _checks_then_fit, "stop_then_fail": _stop_then_fail}
+TASKS = {"checks_then_fit": _checks_then_fit, "stop_resume_fail": _stop_resume_fail}
 
 
 def _worker(rank: int, world: int, port: int, task: str, out: str, kwargs: dict[str, Any], timeout_s: float) -> None:
@@ -208,24 +211,25 @@ def test_evaluation_in_two_processes_is_the_single_process_figure(two_processes)
 
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """The launch of ``_stop_then_fail`` (collectives wait TIMEOUT_S): (the stopped run's file, what each rank returned)."""
+    """The launch of ``_stop_resume_fail`` (collectives wait TIMEOUT_S): (the stopped run's file, what
+    each rank returned)."""
     folder = tmp_path_factory.mktemp("stopped")
-    return folder / "run.pt", _spawn("stop_then_fail", folder / "out", timeout_s=TIMEOUT_S, path=str(folder / "run.pt"))
+    return folder / "run.pt", _spawn("stop_resume_fail", folder / "out", timeout_s=TIMEOUT_S, path=str(folder / "run.pt"))
 
 
-def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_processes, stopped, tmp_path: Path) -> None:
+def test_a_sigterm_on_one_rank_stops_both_and_the_same_command_resumes(two_processes, stopped) -> None:
     """Rank 1 alone gets SIGTERM inside batch 3 of epoch 1; both stop after it, one file is saved,
-    and the same call again ends with the uninterrupted run's weights and histories."""
+    and the same call again ends with the uninterrupted run's weights and histories, bit for bit."""
     path, ranks = stopped
     assert [r["stopped"][:2] for r in ranks] == [(0, 3), (0, 3)]
     assert ranks[1]["stopped"][2] == "SIGTERM" and ranks[0]["stopped"][2] == "SIGTERM (on another rank)"
-    assert train.load_checkpoint(path)["training"]["batch"] == 3
-    resumed = _spawn("fit", tmp_path, path=str(path))
+    assert [r["saved_batch"] for r in ranks] == [3, 3]
     _, uninterrupted = two_processes
     for r in range(2):
-        assert all(torch.equal(resumed[r]["model"][k], uninterrupted[r]["model"][k]) for k in resumed[r]["model"])
+        resumed = ranks[r]["resumed"]
+        assert all(torch.equal(resumed["model"][k], uninterrupted[r]["model"][k]) for k in resumed["model"])
         for key in ("train_bpd", "test_bpd"):
-            assert resumed[r]["history"][key] == uninterrupted[r]["history"][key]
+            assert resumed["history"][key] == uninterrupted[r]["history"][key]
 
 
 def test_a_rank_that_fails_makes_the_other_fail_within_the_timeout(stopped) -> None:
