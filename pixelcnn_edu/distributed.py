@@ -73,7 +73,7 @@ def rank_device(device: torch.device) -> torch.device:
 
 def is_main_process() -> bool:
     """True in a single process and on rank 0: the process that prints and writes files."""
-    return not dist.is_initialized() or dist.get_rank() == 0
+    return not dist.is_available() or not dist.is_initialized() or dist.get_rank() == 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,8 @@ class _LogProb(torch.nn.Module):
 def current(device: torch.device) -> Group | None:
     """This process's :class:`Group` for collectives on ``device`` (a model's), joining torchrun's
     group first where needed; None in a single process (no group, or a group of one)."""
+    if not dist.is_available():  # a PyTorch build without torch.distributed: always one process
+        return None
     init_from_env()
     if not dist.is_initialized() or dist.get_world_size() == 1:
         return None
