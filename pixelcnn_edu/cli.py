@@ -19,11 +19,17 @@ of :mod:`reproduce` through the same training code (docs/recipes.md).
 Every error is one line on stderr and exit code 2: bad values are rejected while the arguments are
 read; the device, the output paths and the model options are checked before any data is loaded or
 any image drawn.
+
+Under ``torchrun --nproc_per_node=N -m pixelcnn_edu train ...`` (or ``reproduce``, ``evaluate``) the N
+processes train one model (:mod:`distributed`, docs/distributed.md): every rank checks that it was
+started with the same arguments, takes ``cuda:LOCAL_RANK`` for ``--device cuda``, and prints its
+errors; rank 0 alone prints the rest and writes the checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import os
 import shlex
@@ -35,7 +41,7 @@ from typing import Any, NoReturn, Sequence
 import torch
 
 from . import cli_options as opt
-from . import data, likelihoods, models, png, profiles, recipe, reproduce, sampling, train
+from . import data, distributed, likelihoods, models, png, profiles, recipe, reproduce, sampling, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -183,7 +189,7 @@ def cmd_train(
     """Train as ``args`` say. ``reproduce`` passes its own (train, test) ``datasets``, constructor
     arguments no option sets (``model_overrides``) and extra checkpoint ``metadata``."""
     _check_out(args.out, "model.pt")
-    device = _or(args.device, profiles.default_device())
+    device = distributed.rank_device(_or(args.device, profiles.default_device()))
     profile = profiles.get_profile(args.profile)
     name = _or(args.dataset, profile.dataset)
     levels = datasets[0].levels if datasets else _or(args.levels, profile.color_levels if name in data.COLOR_DATASETS else profile.levels)
@@ -265,6 +271,8 @@ def cmd_reproduce(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 
 def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    if distributed.in_torchrun():
+        raise ValueError("sample runs in one process: start it with python -m pixelcnn_edu sample, not under torchrun")
     _check_out(args.out, "samples.png")
     if args.out.suffix.lower() != ".png":
         raise ValueError(f"--out must end in .png (the grid is written as PNG), got {str(args.out)!r}")
@@ -289,7 +297,7 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> None:
 
 def cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> None:
     model, state = train.load_model(args.checkpoint)
-    model.to(_or(args.device, profiles.default_device()))
+    model.to(distributed.rank_device(_or(args.device, profiles.default_device())))
     name = args.dataset or state.get("dataset", data.EMBEDDED)
     dataset = data.load_dataset(name, args.split, model.levels, root=args.data_root)
     bpd = train.evaluate(model, dataset, batch_size=args.batch_size, progress=True)
@@ -304,21 +312,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit:  # --help (0), or a bad option already reported on one line (2)
         return int(exit.code or 0)
     command = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce}[args.command]
+    rank = ""  # under torchrun, errors name the rank that prints them
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _rank_zero_prints():
             warnings.showwarning = _one_line_warning
+            if distributed.in_torchrun() and args.command != "sample":
+                group = distributed.current(torch.device("cpu"))
+                rank = f"rank {group.rank}: "
+                group.check_same("arguments", argv)  # before any data is loaded
             command(args, argv)
     except (ValueError, OSError, data.DatasetUnavailable) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"{rank}error: {err}", file=sys.stderr)
         return 2
     except train.TrainingInterrupted as stop:  # Ctrl-C or SIGTERM, stopped at a batch boundary
-        print(stop, file=sys.stderr)
+        if distributed.is_main_process():  # under torchrun every rank stops here; rank 0 saved and tells
+            print(stop, file=sys.stderr)
         return 130
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling or evaluating
         saved = args.command in ("train", "reproduce") and args.out is not None and args.out.is_file()
         print(f"interrupted; {args.out} holds every finished batch: run the same command to resume" if saved else "interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _rank_zero_prints() -> contextlib.AbstractContextManager[Any]:
+    """Under torchrun, only rank 0's standard output is shown (errors and warnings go to stderr on every rank)."""
+    if distributed.in_torchrun() and int(os.environ.get("RANK", "0")) != 0:
+        return contextlib.redirect_stdout(open(os.devnull, "w"))
+    return contextlib.nullcontext()
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:

@@ -36,7 +36,7 @@ from .checkpoints import (  # noqa: F401  (re-exported: train.load_model(...) as
     load_weights,
     save_checkpoint,
 )
-from . import recipe
+from . import distributed, recipe
 from .checks import check_bool, check_int, check_positive_int, check_positive_number, device_and_dtype
 from .data import ImageDataset
 from .interrupts import StopRequests
@@ -82,7 +82,8 @@ def evaluate(
     model: torch.nn.Module, dataset: ImageDataset, *, batch_size: int = 256, progress: bool = False, per_image: bool = False
 ) -> float | torch.Tensor:
     """Negative log-likelihood of ``dataset`` in bits per dimension (eval mode): the average over
-    the images, or with ``per_image=True`` each image's own score, (N,) on the CPU."""
+    the images, or with ``per_image=True`` each image's own score, (N,) on the CPU. Under torchrun
+    each rank scores its share and every rank returns the scores of all (:mod:`distributed`)."""
     check_dataset("dataset", dataset)
     check_positive_int("batch_size", batch_size)
     check_bool("progress", progress)
@@ -90,16 +91,23 @@ def evaluate(
     if len(dataset) == 0:
         raise ValueError(f"dataset {dataset.name!r} has no images to evaluate")
     (device, dtype), was_training = device_and_dtype(model), model.training
+    ranks = distributed.current(device)
+    mine = torch.arange(len(dataset)) if ranks is None else ranks.share(torch.arange(len(dataset)))
+    first, last = (int(mine[0]), int(mine[-1]) + 1) if len(mine) else (0, 0)
     model.eval()
     scores = []
     try:
-        for start in progress_bar(range(0, len(dataset), batch_size), desc="evaluate", enabled=progress):
-            x = dataset.images[start : start + batch_size].to(device, dtype)
-            y = _labels(model, dataset.labels[start : start + batch_size].to(device))
+        bar = progress and (ranks is None or ranks.is_main)
+        for start in progress_bar(range(first, last, batch_size), desc="evaluate", enabled=bar):
+            end = min(start + batch_size, last)
+            x = dataset.images[start:end].to(device, dtype)
+            y = _labels(model, dataset.labels[start:end].to(device))
             scores.append(bits_per_dim_per_image(model.log_prob(x, y)).cpu())
     finally:
         model.train(was_training)
-    per = torch.cat(scores)
+    per = torch.cat(scores) if scores else torch.zeros(0)
+    if ranks is not None:
+        per = ranks.gather_scores(per, first, len(dataset))
     return per if per_image else per.mean().item()
 
 
@@ -302,6 +310,11 @@ def fit(
     in, with every finished batch saved. A NaN or infinite loss or gradient raises
     :class:`TrainingDiverged` (a ValueError) before its step, and nothing after the last save is saved.
     An empty test set or a checkpoint path that cannot be written is refused before training.
+
+    Under ``torchrun`` (or in a process group set up by the caller) every rank calls ``fit`` with the
+    same arguments and the model on its own device: ``batch_size`` is the global batch, shared
+    equally by the ranks (:mod:`distributed`), the result equals one process's up to float rounding,
+    and rank 0 alone writes the checkpoint and prints.
     """
     check_dataset("train", train)
     if test is not None:
@@ -331,6 +344,10 @@ def fit(
     check_bool("marginal_bias", marginal_bias)
     path = None if checkpoint is None else check_writable(checkpoint)  # before an epoch of training, not after it
     device, dtype = device_and_dtype(model)
+    ranks = distributed.current(device)  # None: one process, as before
+    if ranks is not None:
+        ranks.check_batch_size(batch_size)
+        progress = progress and ranks.is_main
     if marginal_bias:
         recipe.start_at_marginal(model, train.images)  # before the EMA copy; a resumed run loads its weights over it
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -339,6 +356,11 @@ def fit(
     state = TrainingState(run_signature(train, batch_size, seed, lr=lr, clip_grad=clip_grad, schedule=schedule, warmup=warmup,
                                         ema=ema, mixed_precision=mixed_precision, **content))
     saved_at: tuple[int, int] | None = None  # (epoch, batch) that the file holds, None: nothing saved yet
+    if ranks is not None:  # before anything that one rank could refuse alone
+        ranks.check_same("arguments to fit", _arguments(
+            state.signature, model, train, test, epochs=epochs, checkpoint=str(path), resume=resume,
+            resuming=path is not None and resume and path.exists(), every=checkpoint_every_batches,
+            marginal_bias=marginal_bias, metadata=metadata))
     if path is not None and resume and path.exists():
         state = _resume(model, optimizer, path, state.signature, device, averaged)
         saved_at = (state.epoch, state.batch)
@@ -354,10 +376,15 @@ def fit(
     evaluated = model if averaged is None else averaged.module
     extra = {"dataset": train.name, "image_size": list(train.image_size), **(metadata or {})}
     rng, last_save, save_failed, half_applied = _rng_state(device), time.monotonic(), False, False
+    parallel = None  # under torchrun: model.log_prob through DistributedDataParallel
+    if ranks is not None:
+        ranks.check_same("weights (seed the model's construction alike on every rank; a resumed checkpoint must be "
+                         "one file that every rank reads)", _weights_hash(model))
+        parallel = ranks.data_parallel(model)  # after the resume: rank 0's weights are broadcast
 
     def save() -> None:  # the state as of the last batch boundary, with the random state drawn from there on
         nonlocal saved_at, last_save, save_failed
-        if path is not None:
+        if path is not None and (ranks is None or ranks.is_main):
             try:
                 save_checkpoint(
                     path, model, optimizer=optimizer, training=dict(state.training_dict(), **rng),
@@ -369,6 +396,12 @@ def fit(
         saved_at, last_save = (state.epoch, state.batch), time.monotonic()
 
     stop = StopRequests()
+
+    def stopping() -> bool:  # under torchrun: whether any rank was asked to stop, so that all stop here
+        if ranks is not None:
+            stop.reason = ranks.agree_stop(stop.reason)
+        return stop.reason is not None
+
     with stop.installed():  # also around the saves after an error or a stop, which a second Ctrl-C must not cut short
         try:
             for epoch in range(state.epoch, epochs):
@@ -376,18 +409,24 @@ def fit(
                 order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + epoch))
                 bar = progress_bar(total=len(starts), initial=state.batch, desc=f"epoch {epoch + 1}/{epochs}", enabled=progress)
                 for start in starts[state.batch :]:
-                    if stop.reason:
+                    if stopping():
                         break
                     t0 = time.perf_counter()
                     idx = order[start : start + batch_size]
+                    n = len(idx)  # the global batch; under torchrun this rank trains on its share
+                    if ranks is not None:
+                        idx = ranks.share(idx)
                     x = train.images[idx].to(device, dtype)
                     y = _labels(model, train.labels[idx].to(device))
                     with recipe.mixed_precision(device.type, mixed_precision):
-                        log_p = model.log_prob(x, y)
-                    loss = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
+                        log_p = model.log_prob(x, y) if parallel is None else parallel(x, y)
+                    if ranks is None:
+                        loss = batch_bpd = bits_per_dim(log_p)  # minimising bits/dim = maximising likelihood
+                    else:
+                        loss, batch_bpd = ranks.batch_loss(bits_per_dim_per_image(log_p), n)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
-                    bpd = _clip_and_check(model, loss, clip_grad, state, lr)
+                    bpd = _clip_and_check(model, batch_bpd, clip_grad, state, lr)
                     counters = _adam_steps(optimizer)
                     with stop.critical():  # the step reaches every parameter and the average, and is recorded, or none of it
                         try:
@@ -397,7 +436,7 @@ def fit(
                         except BaseException:
                             half_applied = _adam_steps(optimizer) != counters
                             raise
-                        state.finish_batch(x.shape[0], bpd * x.shape[0], time.perf_counter() - t0)
+                        state.finish_batch(n, bpd * n, time.perf_counter() - t0)
                         rng = _rng_state(device)
                         scheduler.step()
                     bar.update()
@@ -406,14 +445,14 @@ def fit(
                         with stop.critical():
                             save()
                 bar.close()
-                if stop.reason:
+                if stopping():
                     break
                 test_bpd = evaluate(evaluated, test, batch_size=2 * batch_size) if test is not None else math.nan
                 with stop.critical():
                     state.finish_epoch(test_bpd)
                     rng = _rng_state(device)
                     save()
-                if stop.reason:
+                if stopping():
                     break
         except TrainingDiverged as err:  # nothing is saved: the file keeps the last finite state
             err.args = (f"{err}; {_kept(path, saved_at)}",)
@@ -436,6 +475,24 @@ def fit(
     if progress:  # the bars vanish when they close; this line stays, also in a static copy of a notebook
         print(f"trained: {state.history.summary()}")
     return state.history
+
+
+def _arguments(signature: dict[str, Any], model: torch.nn.Module, train: ImageDataset, test: ImageDataset | None,
+               **others: Any) -> tuple[Any, ...]:
+    """What every rank of a distributed run must agree on before training: the run's settings, the
+    model's class and configuration, both data sets' content, and ``others`` (the other arguments)."""
+    config = model.config() if hasattr(model, "config") else None
+    tested = None if test is None else (test.name, len(test), data_hash(test))
+    return signature, type(model).__name__, config, data_hash(train), tested, sorted(others.items())
+
+
+def _weights_hash(model: torch.nn.Module) -> str:
+    """SHA-256 of the weights (CPU bytes), to compare across ranks after a resume."""
+    digest = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 def _kept(path: Path | None, saved_at: tuple[int, int] | None) -> str:
