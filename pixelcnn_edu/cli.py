@@ -321,12 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rank = f"rank {group.rank}: "
                 group.check_same("arguments", argv)  # before any data is loaded
             command(args, argv)
+            distributed.finish()  # under torchrun: every rank is done before any leaves
     except (ValueError, OSError, data.DatasetUnavailable) as err:
         print(f"{rank}error: {err}", file=sys.stderr)
         return 2
     except train.TrainingInterrupted as stop:  # Ctrl-C or SIGTERM, stopped at a batch boundary
         if distributed.is_main_process():  # under torchrun every rank stops here; rank 0 saved and tells
             print(stop, file=sys.stderr)
+        distributed.finish()  # every rank stopped at the same batch boundary
         return 130
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling or evaluating
         saved = args.command in ("train", "reproduce") and args.out is not None and args.out.is_file()

@@ -60,6 +60,15 @@ def init_from_env() -> None:
     atexit.register(lambda: dist.is_initialized() and dist.destroy_process_group())
 
 
+def finish() -> None:
+    """End a run that every rank finished: wait for the others, then leave the process group, so that
+    no rank tears down its connections while another still uses them (gloo then aborts the process:
+    "terminate called without an active exception"). After an error, ``atexit`` leaves the group."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def rank_device(device: torch.device) -> torch.device:
     """The device of this rank: ``cuda`` becomes ``cuda:LOCAL_RANK`` under torchrun. An explicit
     index under several ranks would put them all on one GPU, and is refused."""
