@@ -221,6 +221,13 @@ def plot_discretized_logistic(
     return fig
 
 
+def draw_baselines(ax: Axes, baselines: Mapping[str, float]) -> None:
+    """Draw {label: y} as grey horizontal lines, dashed, dotted, then dash-dotted: the scores a
+    context-free model reaches (``baselines.py``), under the curves of the models that must beat them."""
+    for k, (label, y) in enumerate(baselines.items()):
+        ax.axhline(float(y), color="0.35", linestyle=("--", ":", "-.")[k % 3], linewidth=1.2, label=label)
+
+
 def plot_curves(
     x: Any,
     panels: Mapping[str, Mapping[str, Any]],
@@ -243,8 +250,7 @@ def plot_curves(
             if ys.numel() != xs.numel():
                 raise ValueError(f"curve {label!r} has {ys.numel()} values for {xs.numel()} x values")
             ax.plot(xs.numpy(), ys.numpy(), label=label)
-        for k, (label, y) in enumerate((baselines or {}).items()):
-            ax.axhline(float(y), color="0.35", linestyle=("--", ":", "-.")[k % 3], linewidth=1.2, label=label)
+        draw_baselines(ax, baselines or {})
         if torch.equal(xs, xs.round()):  # whole x values (epochs, layers): no ticks in between
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)

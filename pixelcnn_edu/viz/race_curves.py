@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._common import _new_figure
+from .curves import draw_baselines
 
 
 def run_curve(history: Any, steps_per_epoch: int, *, start_bpd: float | None = None) -> dict[str, list[float]]:
@@ -61,8 +62,7 @@ def plot_race(
     for ax, key, label in zip(axes, ("steps", "seconds"), ("optimizer steps", "training seconds (this machine)")):
         for name, run in runs.items():
             ax.plot(run[key], run["bpd"], marker="o", markersize=3.5, label=f"{name} (last {float(run['bpd'][-1]):.3f})")
-        for k, (text, y) in enumerate((baselines or {}).items()):
-            ax.axhline(float(y), color="0.35", linestyle=("--", ":", "-.")[k % 3], linewidth=1.2, label=f"{text} ({float(y):.3f})")
+        draw_baselines(ax, {f"{text} ({float(y):.3f})": y for text, y in (baselines or {}).items()})
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
         if ylim is not None:
