@@ -40,8 +40,14 @@ def real_digits(levels: int, colour: bool) -> data.ImageDataset:
     return data.load_dataset(data.COLORED if colour else data.EMBEDDED, "test", levels)
 
 
-def percent(fraction: float | None, se: float | None) -> str:
-    return "—" if fraction is None else f"{100 * fraction:.0f}% ± {100 * se:.0f}"
+def percent(fraction: float | None, n: int) -> str:
+    """'42% ± 5' for a fraction of ``n`` verdicts; at none or all of them, where the binomial standard
+    error is 0, the exact one-sided 95% bound of ``sample_quality.fraction_text``; '—' for None."""
+    if fraction is None:
+        return "—"
+    if 0 < round(fraction * n) < n:
+        return f"{100 * fraction:.0f}% ± {100 * sample_quality.binomial_se(fraction, n):.0f}"
+    return sample_quality.fraction_text(fraction, n)
 
 
 def row(name: str, path: Path, classifier: sample_quality.DigitClassifier, args: argparse.Namespace) -> str:
@@ -61,9 +67,9 @@ def row(name: str, path: Path, classifier: sample_quality.DigitClassifier, args:
     bpd = train.evaluate(model, held_out)  # on the 500 held-out digits, whatever test set the run used
     params = sum(p.numel() for p in model.parameters())
     return (
-        f"| `{name}` | {params:,} | {model.levels} | {bpd:.3f} | {percent(quality.asked_fraction, quality.asked_se)} "
-        f"| {percent(quality.confident_fraction, quality.confident_se)} "
-        f"| {percent(reference.asked_fraction, reference.asked_se)} / {percent(reference.confident_fraction, reference.confident_se)} "
+        f"| `{name}` | {params:,} | {model.levels} | {bpd:.3f} | {percent(quality.asked_fraction, quality.n)} "
+        f"| {percent(quality.confident_fraction, quality.n)} "
+        f"| {percent(reference.asked_fraction, reference.n)} / {percent(reference.confident_fraction, reference.n)} "
         f"| {seconds:.0f} |"
     )
 
@@ -73,7 +79,7 @@ def floor_line(classifier: sample_quality.DigitClassifier) -> str:
     held_out = real_digits(256, colour=False)
     shuffled = sample_quality.judge(classifier, sample_quality.shuffle_tiles(held_out.images, torch.Generator().manual_seed(0)))
     return (f"The floor: the 500 held-out digits with their 7 × 7 tiles shuffled (strokes that form no digit) are named with "
-            f"confidence ≥ 0.9 in {percent(shuffled.confident_fraction, shuffled.confident_se)}.")
+            f"confidence ≥ 0.9 in {percent(shuffled.confident_fraction, shuffled.n)}.")
 
 
 def write_results(path: Path, table: str, args: argparse.Namespace) -> None:

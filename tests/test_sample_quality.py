@@ -122,3 +122,17 @@ def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> 
     row = next(line for line in text.splitlines() if line.startswith("| `gated_conditional_mnist`"))
     assert row.count("%") == 4 and "--n 10" in text  # asked and confident, for samples and for the held-out digits
     assert "tiles shuffled" in text
+
+
+def test_the_benchmark_table_gives_a_bound_where_none_or_all_of_the_samples_pass() -> None:
+    """A cell of 0 of 100 printed '0% ± 0', a certainty 100 samples cannot give."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("sample_quality_benchmark", Path(__file__).parents[1] / "benchmarks" / "sample_quality.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.percent(0.0, 100) == "0 of 100 (95% upper bound 3.0%)"
+    assert benchmark.percent(1.0, 10) == "10 of 10 (95% lower bound 74.1%)"
+    assert benchmark.percent(0.37, 100) == "37% ± 5"
+    assert benchmark.percent(None, 100) == "—"
