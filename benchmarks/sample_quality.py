@@ -41,13 +41,16 @@ def real_digits(levels: int, colour: bool) -> data.ImageDataset:
 
 
 def percent(fraction: float | None, n: int) -> str:
-    """'42% ± 5' for a fraction of ``n`` verdicts; at none or all of them, where the binomial standard
-    error is 0, the exact one-sided 95% bound of ``sample_quality.fraction_text``; '—' for None."""
+    """'42% ± 5' for a fraction of ``n`` verdicts, with one decimal where the standard error is under
+    half a point; at none or all of them, where the binomial standard error is 0, the exact one-sided 95%
+    bound of ``sample_quality.fraction_text``; '—' for None."""
     if fraction is None:
         return "—"
-    if 0 < round(fraction * n) < n:
-        return f"{100 * fraction:.0f}% ± {100 * sample_quality.binomial_se(fraction, n):.0f}"
-    return sample_quality.fraction_text(fraction, n)
+    if not 0 < round(fraction * n) < n:
+        return sample_quality.fraction_text(fraction, n)
+    se = sample_quality.binomial_se(fraction, n)
+    digits = 0 if 100 * se >= 0.5 else 1  # 1 of 500 is '0.2% ± 0.2', not '0% ± 0'
+    return f"{100 * fraction:.{digits}f}% ± {100 * se:.{digits}f}"
 
 
 def row(name: str, path: Path, classifier: sample_quality.DigitClassifier, args: argparse.Namespace) -> str:

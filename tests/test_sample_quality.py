@@ -107,13 +107,19 @@ def test_judge_counts_confident_answers_with_binomial_standard_errors() -> None:
         sample_quality.judge(Graded(), images, threshold=0.0)
 
 
-def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> None:
+def _benchmark():
+    """benchmarks/sample_quality.py as a module (it is a script, not part of the package)."""
     import importlib.util
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location("sample_quality_benchmark", Path(__file__).parents[1] / "benchmarks" / "sample_quality.py")
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
+    return benchmark
+
+
+def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> None:
+    benchmark = _benchmark()
     page = tmp_path / "results.md"
     page.write_text(f"# before\n{benchmark.BEGIN}\nold table\n{benchmark.END}\n# after\n")
     benchmark.main(["--n", "10", "--checkpoints", "gated_conditional_mnist", "--results", str(page), "--threads", "1"])
@@ -126,13 +132,15 @@ def test_the_benchmark_rewrites_only_its_table_in_the_results_page(tmp_path) -> 
 
 def test_the_benchmark_table_gives_a_bound_where_none_or_all_of_the_samples_pass() -> None:
     """A cell of 0 of 100 printed '0% ± 0', a certainty 100 samples cannot give."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("sample_quality_benchmark", Path(__file__).parents[1] / "benchmarks" / "sample_quality.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = _benchmark()
     assert benchmark.percent(0.0, 100) == "0 of 100 (95% upper bound 3.0%)"
     assert benchmark.percent(1.0, 10) == "10 of 10 (95% lower bound 74.1%)"
     assert benchmark.percent(0.37, 100) == "37% ± 5"
     assert benchmark.percent(None, 100) == "—"
+
+
+def test_the_benchmark_table_keeps_a_small_fraction_visible() -> None:
+    """1 of 500 printed '0% ± 0', which reads as none with certainty."""
+    benchmark = _benchmark()
+    assert benchmark.percent(1 / 500, 500) == "0.2% ± 0.2"
+    assert benchmark.percent(0.86, 500) == "86% ± 2"
